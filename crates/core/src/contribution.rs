@@ -1,0 +1,92 @@
+//! What comes out: a normalized contribution, one per source.
+
+use crate::question::{Evidence, QuestionSet};
+use crate::source::{Channel, SourceId, Urn};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a contribution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Read with confidence; visible on the platform.
+    Published,
+    /// The machine was not sure: a person must look.
+    NeedsReview,
+    /// A reviewer decided it is not publishable.
+    Rejected,
+    /// Nothing to publish: silence, line noise, a blank page.
+    Empty,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::NeedsReview => "needs_review",
+            Status::Rejected => "rejected",
+            Status::Empty => "empty",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "published" => Ok(Status::Published),
+            "needs_review" => Ok(Status::NeedsReview),
+            "rejected" => Ok(Status::Rejected),
+            "empty" => Ok(Status::Empty),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+/// The engine that produced a result, for traceability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl fmt::Display for EngineInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
+    }
+}
+
+/// A contribution, normalized from a voicemail or a ballot page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// The source it came from; one contribution per source.
+    pub source_id: SourceId,
+    pub channel: Channel,
+    pub questions: QuestionSet,
+    /// Why each question was chosen.
+    pub evidence: Vec<Evidence>,
+    /// The text that may be published (personal data masked).
+    pub text: String,
+    /// The text as read by the machine: restricted to staff.
+    pub raw_text: String,
+    pub language: Option<String>,
+    /// How sure the machine is of `raw_text`, from 0 to 1.
+    pub confidence: f32,
+    pub status: Status,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: DateTime<Utc>,
+    /// The urn (ballot) it came from.
+    pub urn: Option<Urn>,
+    /// Engines that read and classified it, e.g. `whisper base-f16`.
+    pub engine: EngineInfo,
+    /// Received after the consultation's closing time: kept, but flagged.
+    pub late: bool,
+}

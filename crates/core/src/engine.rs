@@ -1,0 +1,95 @@
+//! The narrow traits behind which the heavy engines live.
+//!
+//! Workers call these synchronously on blocking threads: speech recognition
+//! and OCR are CPU-bound and must never run on the async runtime. Real
+//! engines (whisper, tesseract, the trained classifier) implement them in
+//! their own crates; tests implement them with instant doubles.
+
+use crate::contribution::EngineInfo;
+use crate::error::Failure;
+use crate::question::{Evidence, QuestionSet};
+use crate::source::Urn;
+
+/// The original bytes of a source, with what is known about them.
+#[derive(Debug, Clone, Copy)]
+pub struct Media<'a> {
+    pub bytes: &'a [u8],
+    /// Sniffed media type, e.g. `audio/x-wav`, `image/png`.
+    pub media_type: &'a str,
+    /// The name given at intake, used in error messages.
+    pub name: &'a str,
+}
+
+/// One stretch of recognised speech.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start_s: f32,
+    pub end_s: f32,
+    pub text: String,
+    pub confidence: f32,
+}
+
+/// What a speech engine heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub text: String,
+    pub language: String,
+    pub duration_s: f32,
+    pub speech_s: f32,
+    /// 0 to 1.
+    pub confidence: f32,
+    /// Nothing was said: silence, line noise, a hang-up.
+    pub no_speech: bool,
+    pub segments: Vec<Segment>,
+}
+
+/// Turns a recording into text.
+pub trait Transcriber: Send + Sync {
+    fn engine(&self) -> EngineInfo;
+    fn transcribe(&self, media: Media<'_>) -> Result<Transcript, Failure>;
+}
+
+/// What kind of page a scan turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    Form,
+    Blank,
+    NotAForm,
+}
+
+/// What a ballot reader saw on one page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BallotReading {
+    pub kind: PageKind,
+    pub ticked: QuestionSet,
+    /// Boxes the reader could not decide; never silently ticked or not.
+    pub ambiguous: QuestionSet,
+    /// From the QR code, when the form has one.
+    pub urn: Option<Urn>,
+    pub text: String,
+    /// 0 to 1: how readable the writing really was.
+    pub confidence: f32,
+    pub needs_review: bool,
+}
+
+/// Reads a scanned B1 page.
+pub trait BallotReader: Send + Sync {
+    fn engine(&self) -> EngineInfo;
+    fn read(&self, media: Media<'_>) -> Result<BallotReading, Failure>;
+}
+
+/// Which questions a text answers, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub questions: QuestionSet,
+    pub evidence: Vec<Evidence>,
+    /// No question is confident, or the text is not a contribution.
+    pub needs_review: bool,
+}
+
+/// Files a contribution under questions 1, 2 and/or 3.
+pub trait Classifier: Send + Sync {
+    fn engine(&self) -> EngineInfo;
+    /// `ticked` holds the boxes ticked on a paper form (empty for voicemail).
+    fn classify(&self, text: &str, ticked: QuestionSet) -> Classification;
+}
