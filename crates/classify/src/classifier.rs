@@ -1,0 +1,201 @@
+//! The classifier: combines ticked boxes, explicit mentions and the content
+//! model, strongest evidence first, and says when it does not know.
+//!
+//! The rules, in order:
+//!
+//! 1. **Ticked boxes** (paper forms) decide the set. An explicit mention
+//!    that agrees is kept as extra evidence; one that names a question that
+//!    was *not* ticked is not added (the box is the stronger cue and the
+//!    citizen ticked it deliberately) but sends the contribution to review,
+//!    because box and text disagree and only a person can tell which is
+//!    right.
+//! 2. Otherwise **explicit mentions** in the text decide the set; the
+//!    content model does not add to it (a caller who says "pour la trois"
+//!    has told us where they meant to be filed).
+//! 3. Otherwise the **content model** decides: every question whose score
+//!    reaches its cross-validated threshold. If none does, or none reaches
+//!    its "confident" threshold, the contribution needs review.
+//!
+//! Whatever decided, a text with fewer than [`MIN_WORDS`] words is not a
+//! contribution one can publish and always needs review. Scores are always
+//! the content model's probabilities, so a reviewer can compare them with
+//! the boxes or the mention.
+
+use crate::error::ClassifyError;
+use crate::explicit::find_mentions;
+use crate::model::{Model, Scorer};
+use recueil_core::engine::{Classification, Classifier};
+use recueil_core::{EngineInfo, Evidence, EvidenceKind, Question, QuestionSet};
+use std::path::Path;
+
+/// The engine name reported in [`EngineInfo`].
+pub const ENGINE_NAME: &str = "recueil-classify";
+
+/// Below this many words (hesitations excluded) a text is a hang-up, a
+/// greeting or noise, whatever else it says: a policy, not a learned weight.
+pub const MIN_WORDS: usize = 3;
+
+/// How many of the model's terms to quote as content evidence.
+const CUE_TERMS: usize = 4;
+
+/// The model committed with this build.
+const EMBEDDED_MODEL: &str = include_str!("../../../models/classifier/questions.json");
+
+/// A classification with the content model's score for each question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub classification: Classification,
+    /// Probability per question 1, 2, 3 from the content model.
+    pub scores: [f64; 3],
+    /// Whether an explicit mention in the text decided (or corroborated)
+    /// the set.
+    pub explicit: bool,
+}
+
+/// Files contributions under questions 1, 2, 3.
+#[derive(Debug)]
+pub struct QuestionClassifier {
+    model: Model,
+    scorer: Scorer,
+}
+
+impl QuestionClassifier {
+    /// The classifier with the model embedded in the binary at build time,
+    /// so that it works wherever the binary goes.
+    pub fn embedded() -> Result<QuestionClassifier, ClassifyError> {
+        Self::from_json(EMBEDDED_MODEL)
+    }
+
+    /// A classifier from an artefact on disk (e.g. a newly trained one).
+    pub fn from_path(path: &Path) -> Result<QuestionClassifier, ClassifyError> {
+        let json = std::fs::read_to_string(path).map_err(|source| ClassifyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&json)
+    }
+
+    pub fn from_json(json: &str) -> Result<QuestionClassifier, ClassifyError> {
+        Ok(Self::from_model(Model::from_json(json)?))
+    }
+
+    pub fn from_model(model: Model) -> QuestionClassifier {
+        let scorer = Scorer::new(&model);
+        QuestionClassifier { model, scorer }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Classifies `text`; `ticked` holds the boxes ticked on a paper form.
+    pub fn classify_with_scores(&self, text: &str, ticked: QuestionSet) -> Outcome {
+        let scored = self.scorer.score(text);
+        let scores = scored.probabilities;
+        let mentions = find_mentions(text);
+        let mentioned = mentions
+            .iter()
+            .fold(QuestionSet::empty(), |acc, m| acc.union(m.questions));
+        let explicit_evidence = |q: Question| -> Option<Evidence> {
+            let cues: Vec<&str> = mentions
+                .iter()
+                .filter(|m| m.questions.contains(q))
+                .map(|m| m.cue.as_str())
+                .collect();
+            (!cues.is_empty()).then(|| Evidence {
+                question: q,
+                kind: EvidenceKind::Explicit,
+                cue: cues.join(" | "),
+            })
+        };
+        let too_short = scored.words < MIN_WORDS;
+
+        let mut evidence = Vec::new();
+        let (questions, mut needs_review, explicit) = if !ticked.is_empty() {
+            for q in ticked.iter() {
+                evidence.push(Evidence {
+                    question: q,
+                    kind: EvidenceKind::Checkbox,
+                    cue: format!("case {q} cochée"),
+                });
+                evidence.extend(explicit_evidence(q));
+            }
+            let conflict = mentioned.iter().any(|q| !ticked.contains(q));
+            if conflict {
+                tracing::debug!(%ticked, %mentioned, "boxes and text disagree");
+            }
+            (ticked, conflict, ticked.iter().any(|q| mentioned.contains(q)))
+        } else if !mentioned.is_empty() {
+            evidence.extend(mentioned.iter().filter_map(explicit_evidence));
+            (mentioned, false, true)
+        } else {
+            let thresholds = &self.model.thresholds;
+            let chosen: QuestionSet = Question::ALL
+                .into_iter()
+                .filter(|q| scores[idx(*q)] >= thresholds.decide[idx(*q)])
+                .collect();
+            let confident = chosen
+                .iter()
+                .any(|q| scores[idx(q)] >= thresholds.confident[idx(q)]);
+            for q in chosen.iter() {
+                evidence.push(Evidence {
+                    question: q,
+                    kind: EvidenceKind::Content,
+                    cue: content_cue(text, &scored.contributions, q),
+                });
+            }
+            (chosen, !confident, false)
+        };
+        needs_review |= too_short || questions.is_empty();
+        Outcome {
+            classification: Classification {
+                questions,
+                evidence,
+                needs_review,
+            },
+            scores,
+            explicit,
+        }
+    }
+}
+
+fn idx(q: Question) -> usize {
+    usize::from(q.number() - 1)
+}
+
+/// The terms that pushed question `q` up the most, quoted from the text
+/// with their contribution to the score: `« il faudrait » +0.84, ...`.
+fn content_cue(text: &str, contributions: &[crate::model::Contribution], q: Question) -> String {
+    let i = idx(q);
+    let mut top: Vec<&crate::model::Contribution> = contributions
+        .iter()
+        .filter(|c| c.weight[i] > 0.0)
+        .collect();
+    top.sort_by(|a, b| b.weight[i].total_cmp(&a.weight[i]).then(a.start.cmp(&b.start)));
+    let mut parts: Vec<String> = Vec::new();
+    for c in top {
+        let words = &text[c.start..c.end];
+        // A bigram and its own unigram say the same thing twice.
+        if parts.iter().any(|p| p.contains(words)) {
+            continue;
+        }
+        parts.push(format!("« {words} » +{:.2}", c.weight[i]));
+        if parts.len() == CUE_TERMS {
+            break;
+        }
+    }
+    parts.join(", ")
+}
+
+impl Classifier for QuestionClassifier {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: ENGINE_NAME.into(),
+            version: self.model.version.clone(),
+        }
+    }
+
+    fn classify(&self, text: &str, ticked: QuestionSet) -> Classification {
+        self.classify_with_scores(text, ticked).classification
+    }
+}

@@ -1,0 +1,21 @@
+//! What can go wrong outside classification itself, which never fails.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the classifier model is not valid JSON: {0}")]
+    ModelJson(#[source] serde_json::Error),
+    #[error("the classifier model is {found}, this build reads {expected}")]
+    ModelFormat { found: String, expected: String },
+    #[error("corpus line {line}: {message}")]
+    Corpus { line: usize, message: String },
+    #[error("cannot train: {0}")]
+    Training(String),
+}

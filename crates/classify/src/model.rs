@@ -1,0 +1,224 @@
+//! The trained content model: a versioned JSON artefact, and the scoring it
+//! defines.
+//!
+//! The model is one-vs-rest logistic regression on binary unigram and
+//! bigram stem features, L2-normalized per text so that a long letter and a
+//! short voicemail weigh the same. It is deliberately transparent: every
+//! score is a bias plus a sum of per-term weights that can be printed next
+//! to the decision, which is what lets a reviewer see *why* a contribution
+//! was filed under a question.
+
+use crate::error::ClassifyError;
+use crate::text::{features, Normalizer};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The `format` field of every artefact.
+pub const FORMAT: &str = "recueil-classifier";
+/// Bumped whenever the meaning of a field or of the features changes; a
+/// model of another format version is refused rather than misread.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The artefact, as stored under `models/classifier/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format: String,
+    pub format_version: u32,
+    /// Human name, from the artefact's file name.
+    pub name: String,
+    /// Derived from the training corpus and hyper-parameters, so two models
+    /// with the same version are the same model.
+    pub version: String,
+    /// How text becomes features; fixed by the format version, recorded so
+    /// the artefact documents itself.
+    pub features: FeatureSpec,
+    pub training: TrainingInfo,
+    /// Per-question decision thresholds, chosen by cross-validation.
+    pub thresholds: Thresholds,
+    /// Per-question intercepts.
+    pub bias: [f64; 3],
+    /// Term (stem or `stem stem`) to its weight for questions 1, 2, 3. The
+    /// keys are the vocabulary: every term seen in at least `min_df`
+    /// training texts.
+    pub vocabulary: BTreeMap<String, [f64; 3]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub stemmer: String,
+    pub ngrams: String,
+    pub weighting: String,
+}
+
+impl FeatureSpec {
+    pub(crate) fn current() -> FeatureSpec {
+        FeatureSpec {
+            stemmer: "snowball french (rust-stemmers), accents folded, elisions expanded, \
+                      hesitations dropped, numbers as 0"
+                .into(),
+            ngrams: "unigrams + bigrams within a clause".into(),
+            weighting: "binary presence, L2-normalized over in-vocabulary terms".into(),
+        }
+    }
+}
+
+/// Where the model came from: enough to retrain it byte for byte.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// SHA-256 of the training TSV, as bytes.
+    pub corpus_sha256: String,
+    pub corpus_examples: usize,
+    /// Date given to the training command (not the clock, so that training
+    /// is reproducible).
+    pub date: String,
+    pub hyper_parameters: HyperParameters,
+    /// The L2 strength that cross-validation picked from the grid.
+    pub chosen_l2: f64,
+    /// Out-of-fold figures at the chosen thresholds.
+    pub cv_f1: [f64; 3],
+    pub cv_macro_f1: f64,
+}
+
+/// The knobs of training. Defaults are what the committed model used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HyperParameters {
+    /// A term enters the vocabulary when at least this many texts have it.
+    pub min_df: usize,
+    /// Candidate L2 strengths; cross-validation picks one.
+    pub l2_grid: Vec<f64>,
+    /// Folds of the cross-validation (texts assigned by position).
+    pub folds: usize,
+    /// Full-batch accelerated gradient descent: at most this many steps...
+    pub max_iter: usize,
+    /// ...or until the gradient norm falls below this.
+    pub tolerance: f64,
+    /// A content-only decision is "confident" when its score reaches the
+    /// threshold at which cross-validated precision is at least this.
+    pub confident_precision: f64,
+}
+
+impl Default for HyperParameters {
+    fn default() -> Self {
+        HyperParameters {
+            min_df: 2,
+            l2_grid: vec![0.0003, 0.001, 0.003, 0.01],
+            folds: 5,
+            max_iter: 2000,
+            tolerance: 1e-5,
+            confident_precision: 0.9,
+        }
+    }
+}
+
+/// Per-question thresholds on the probability, for questions 1, 2, 3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// At or above: the question is in the set (best cross-validated F1).
+    pub decide: [f64; 3],
+    /// At or above: the decision is confident enough to skip review.
+    pub confident: [f64; 3],
+}
+
+impl Model {
+    /// Parses and checks an artefact.
+    pub fn from_json(json: &str) -> Result<Model, ClassifyError> {
+        let model: Model = serde_json::from_str(json).map_err(ClassifyError::ModelJson)?;
+        if model.format != FORMAT || model.format_version != FORMAT_VERSION {
+            return Err(ClassifyError::ModelFormat {
+                found: format!("{} v{}", model.format, model.format_version),
+                expected: format!("{FORMAT} v{FORMAT_VERSION}"),
+            });
+        }
+        Ok(model)
+    }
+
+    /// The artefact as committed: pretty JSON, sorted vocabulary, trailing
+    /// newline. Deterministic, so retraining can be compared byte for byte.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a model always serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// One feature's contribution to one question's score.
+#[derive(Debug, Clone)]
+pub(crate) struct Contribution {
+    /// Byte range of the citizen's words the feature came from.
+    pub start: usize,
+    pub end: usize,
+    pub weight: [f64; 3],
+}
+
+/// The model ready to score: a hash map instead of a sorted map.
+#[derive(Debug)]
+pub(crate) struct Scorer {
+    normalizer: Normalizer,
+    weights: HashMap<String, [f64; 3]>,
+    bias: [f64; 3],
+}
+
+/// What scoring a text produced.
+pub(crate) struct Scored {
+    pub probabilities: [f64; 3],
+    /// Per present feature, its weighted contribution (weight times value).
+    pub contributions: Vec<Contribution>,
+    /// Non-hesitation words in the text.
+    pub words: usize,
+}
+
+pub(crate) fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Scorer {
+    pub fn new(model: &Model) -> Scorer {
+        Scorer {
+            normalizer: Normalizer::default(),
+            weights: model
+                .vocabulary
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            bias: model.bias,
+        }
+    }
+
+    pub fn score(&self, text: &str) -> Scored {
+        let terms = self.normalizer.terms(text);
+        let words = terms.len();
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        let feats = features(&terms);
+        let mut present: Vec<(&[f64; 3], usize, usize)> = Vec::new();
+        for f in &feats {
+            if let Some((k, w)) = self.weights.get_key_value(f.key.as_str()) {
+                if seen.insert(k.as_str(), ()).is_none() {
+                    present.push((w, f.start, f.end));
+                }
+            }
+        }
+        let value = if present.is_empty() {
+            0.0
+        } else {
+            1.0 / (present.len() as f64).sqrt()
+        };
+        let mut z = self.bias;
+        let mut contributions = Vec::with_capacity(present.len());
+        for (w, start, end) in present {
+            let c = w.map(|w| w * value);
+            for (z, c) in z.iter_mut().zip(c) {
+                *z += c;
+            }
+            contributions.push(Contribution {
+                start,
+                end,
+                weight: c,
+            });
+        }
+        Scored {
+            probabilities: z.map(sigmoid),
+            contributions,
+            words,
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Training the content model from a labelled corpus.
+//!
+//! Everything here is deterministic: the vocabulary is sorted, folds are
+//! assigned by position, the optimizer is full-batch (no sampling, no seed
+//! to forget), and the artefact records the corpus hash, the date it was
+//! given and the hyper-parameters. The same corpus and options therefore
+//! give a byte-identical artefact, which a test checks against the
+//! committed one so the model can never drift from its corpus.
+//!
+//! The weights and the thresholds both come from the data: the L2 strength
+//! is picked from a small grid by k-fold cross-validation, and so are the
+//! per-question decision thresholds (best out-of-fold F1) and the
+//! "confident" thresholds (out-of-fold precision target).
+
+use crate::corpus::{parse_tsv, Example};
+use crate::error::ClassifyError;
+use crate::model::{
+    sigmoid, FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT,
+    FORMAT_VERSION,
+};
+use crate::text::{features, Normalizer};
+use recueil_core::{sha256_hex, Question};
+use std::collections::BTreeMap;
+
+/// What the caller decides about a training run.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// The model's name (the CLI uses the artefact's file stem).
+    pub name: String,
+    /// Recorded as the training date. Passed in rather than read from the
+    /// clock so that training twice gives the same bytes.
+    pub date: String,
+    pub hyper_parameters: HyperParameters,
+}
+
+/// A text as the optimizer sees it: sorted vocabulary indices, all with the
+/// same value (binary features, L2-normalized).
+struct Row {
+    idx: Vec<u32>,
+    value: f64,
+}
+
+/// Trains a model on a TSV corpus (see [`crate::corpus`]).
+pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> {
+    let examples = parse_tsv(tsv)?;
+    let hp = &options.hyper_parameters;
+    if examples.len() < hp.folds.max(2) * 2 {
+        return Err(ClassifyError::Training(format!(
+            "{} examples are too few",
+            examples.len()
+        )));
+    }
+    if hp.folds < 2 || hp.l2_grid.is_empty() {
+        return Err(ClassifyError::Training(
+            "need at least 2 folds and one L2 strength".into(),
+        ));
+    }
+    for q in Question::ALL {
+        if !examples.iter().any(|e| e.labels.contains(q)) {
+            return Err(ClassifyError::Training(format!(
+                "no example of question {q}"
+            )));
+        }
+    }
+
+    let normalizer = Normalizer::default();
+    let keys: Vec<Vec<String>> = examples
+        .iter()
+        .map(|e| {
+            let mut k: Vec<String> = features(&normalizer.terms(&e.text))
+                .into_iter()
+                .map(|f| f.key)
+                .collect();
+            k.sort();
+            k.dedup();
+            k
+        })
+        .collect();
+    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
+    for k in &keys {
+        for key in k {
+            *df.entry(key.as_str()).or_default() += 1;
+        }
+    }
+    let vocab: Vec<&str> = df
+        .into_iter()
+        .filter(|(_, n)| *n >= hp.min_df)
+        .map(|(k, _)| k)
+        .collect();
+    let index: BTreeMap<&str, u32> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i as u32))
+        .collect();
+    let rows: Vec<Row> = keys
+        .iter()
+        .map(|k| {
+            let idx: Vec<u32> = k
+                .iter()
+                .filter_map(|key| index.get(key.as_str()).copied())
+                .collect();
+            let value = if idx.is_empty() {
+                0.0
+            } else {
+                1.0 / (idx.len() as f64).sqrt()
+            };
+            Row { idx, value }
+        })
+        .collect();
+    let targets: Vec<[f64; 3]> = examples.iter().map(targets_of).collect();
+    tracing::info!(
+        examples = examples.len(),
+        vocabulary = vocab.len(),
+        "training the question classifier"
+    );
+
+    // Cross-validation over the L2 grid.
+    let mut best: Option<(f64, f64, [f64; 3], [f64; 3], Vec<[f64; 3]>)> = None;
+    for &l2 in &hp.l2_grid {
+        let mut oof = vec![[0.0; 3]; rows.len()];
+        for fold in 0..hp.folds {
+            let train_ids: Vec<usize> = (0..rows.len()).filter(|i| i % hp.folds != fold).collect();
+            let fitted = fit(&rows, &targets, &train_ids, vocab.len(), l2, hp);
+            for i in (0..rows.len()).filter(|i| i % hp.folds == fold) {
+                oof[i] = fitted.predict(&rows[i]);
+            }
+        }
+        let mut thresholds = [0.5; 3];
+        let mut f1s = [0.0; 3];
+        for q in 0..3 {
+            let (t, f1) = best_f1_threshold(&oof, &targets, q);
+            thresholds[q] = t;
+            f1s[q] = f1;
+        }
+        let macro_f1 = f1s.iter().sum::<f64>() / 3.0;
+        tracing::debug!(l2, macro_f1, "cross-validated");
+        // Ties go to the stronger regularization: the simpler model.
+        if best.as_ref().is_none_or(|b| macro_f1 >= b.1 - 1e-12) {
+            best = Some((l2, macro_f1, thresholds, f1s, oof));
+        }
+    }
+    let (l2, cv_macro_f1, decide, cv_f1, oof) = best.expect("the grid is not empty");
+    let confident: [f64; 3] = std::array::from_fn(|q| {
+        confident_threshold(&oof, &targets, q, decide[q], hp.confident_precision)
+    });
+
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let fitted = fit(&rows, &targets, &all, vocab.len(), l2, hp);
+
+    let corpus_sha256 = sha256_hex(tsv.as_bytes());
+    let hp_json = serde_json::to_string(hp).expect("serializable");
+    let version = format!(
+        "{FORMAT_VERSION}.{}",
+        &sha256_hex(format!("{corpus_sha256}\n{hp_json}").as_bytes())[..12]
+    );
+    let vocabulary = vocab
+        .iter()
+        .enumerate()
+        .map(|(j, k)| (k.to_string(), fitted.weights[j].map(round4)))
+        .collect();
+    Ok(Model {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        name: options.name.clone(),
+        version,
+        features: FeatureSpec::current(),
+        training: TrainingInfo {
+            corpus_sha256,
+            corpus_examples: examples.len(),
+            date: options.date.clone(),
+            hyper_parameters: hp.clone(),
+            chosen_l2: l2,
+            cv_f1: cv_f1.map(round4),
+            cv_macro_f1: round4(cv_macro_f1),
+        },
+        thresholds: Thresholds {
+            decide: decide.map(round4),
+            confident: confident.map(round4),
+        },
+        bias: fitted.bias.map(round4),
+        vocabulary,
+    })
+}
+
+/// Four decimals are far below what moves a decision, and keep the
+/// artefact small and diffable.
+fn round4(x: f64) -> f64 {
+    let r = (x * 10_000.0).round() / 10_000.0;
+    if r == 0.0 {
+        0.0 // no "-0.0" in the artefact
+    } else {
+        r
+    }
+}
+
+fn targets_of(e: &Example) -> [f64; 3] {
+    Question::ALL.map(|q| if e.labels.contains(q) { 1.0 } else { 0.0 })
+}
+
+struct Fitted {
+    /// `weights[j][q]`.
+    weights: Vec<[f64; 3]>,
+    bias: [f64; 3],
+}
+
+impl Fitted {
+    fn predict(&self, row: &Row) -> [f64; 3] {
+        let mut z = self.bias;
+        for &j in &row.idx {
+            let w = &self.weights[j as usize];
+            for q in 0..3 {
+                z[q] += w[q] * row.value;
+            }
+        }
+        z.map(sigmoid)
+    }
+}
+
+/// One-vs-rest L2-regularized logistic regression, minimized by full-batch
+/// Nesterov accelerated gradient descent with adaptive restart. The loss is
+/// smooth with a known Lipschitz constant (rows have unit norm plus the
+/// bias), so the step size needs no tuning.
+fn fit(
+    rows: &[Row],
+    targets: &[[f64; 3]],
+    ids: &[usize],
+    dim: usize,
+    l2: f64,
+    hp: &HyperParameters,
+) -> Fitted {
+    let n = ids.len() as f64;
+    // |x|^2 <= 1 (features) + 1 (bias); logistic curvature <= 1/4.
+    let step = 1.0 / (0.25 * 2.0 + l2);
+    let mut weights = vec![[0.0; 3]; dim];
+    let mut bias = [0.0; 3];
+    for q in 0..3 {
+        let mut x = vec![0.0; dim + 1]; // last entry: bias
+        let mut y = x.clone();
+        let mut grad = vec![0.0; dim + 1];
+        let mut t = 1.0_f64;
+        for _ in 0..hp.max_iter {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            for &i in ids {
+                let row = &rows[i];
+                let mut z = y[dim];
+                for &j in &row.idx {
+                    z += y[j as usize] * row.value;
+                }
+                let g = (sigmoid(z) - targets[i][q]) / n;
+                for &j in &row.idx {
+                    grad[j as usize] += g * row.value;
+                }
+                grad[dim] += g;
+            }
+            for j in 0..dim {
+                grad[j] += l2 * y[j];
+            }
+            let norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+            if norm < hp.tolerance {
+                x.copy_from_slice(&y);
+                break;
+            }
+            let x_next: Vec<f64> = y.iter().zip(&grad).map(|(y, g)| y - step * g).collect();
+            // Restart the momentum when it points uphill.
+            let uphill = grad
+                .iter()
+                .zip(x_next.iter().zip(&x))
+                .map(|(g, (a, b))| g * (a - b))
+                .sum::<f64>()
+                > 0.0;
+            let t_next = if uphill {
+                1.0
+            } else {
+                (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0
+            };
+            let momentum = if uphill { 0.0 } else { (t - 1.0) / t_next };
+            for j in 0..=dim {
+                y[j] = x_next[j] + momentum * (x_next[j] - x[j]);
+            }
+            x = x_next;
+            t = t_next;
+        }
+        for j in 0..dim {
+            weights[j][q] = x[j];
+        }
+        bias[q] = x[dim];
+    }
+    Fitted { weights, bias }
+}
+
+/// The threshold with the best F1 on out-of-fold scores: the midpoint
+/// between two consecutive distinct scores. Ties go to the threshold
+/// closest to 0.5, the uninformed choice.
+fn best_f1_threshold(scores: &[[f64; 3]], targets: &[[f64; 3]], q: usize) -> (f64, f64) {
+    let mut s: Vec<(f64, bool)> = scores
+        .iter()
+        .zip(targets)
+        .map(|(s, t)| (s[q], t[q] > 0.5))
+        .collect();
+    s.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let positives = s.iter().filter(|x| x.1).count() as f64;
+    let mut best: (f64, f64) = (0.5, -1.0);
+    let mut tp = 0.0;
+    let mut fp = 0.0;
+    for k in 0..s.len() {
+        if s[k].1 {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        // Cut between k and k+1 only where the scores differ.
+        if k + 1 < s.len() && s[k + 1].0 == s[k].0 {
+            continue;
+        }
+        let threshold = match s.get(k + 1) {
+            Some(next) => (s[k].0 + next.0) / 2.0,
+            None => s[k].0 / 2.0,
+        };
+        let f1 = 2.0 * tp / (tp + fp + positives);
+        let better = f1 > best.1 + 1e-12
+            || ((f1 - best.1).abs() <= 1e-12 && (threshold - 0.5).abs() < (best.0 - 0.5).abs());
+        if better {
+            best = (threshold, f1);
+        }
+    }
+    best
+}
+
+/// The lowest threshold at or above `decide` at which out-of-fold precision
+/// reaches `target`; 1.0 (never confident) if none does.
+fn confident_threshold(
+    scores: &[[f64; 3]],
+    targets: &[[f64; 3]],
+    q: usize,
+    decide: f64,
+    target: f64,
+) -> f64 {
+    let mut s: Vec<(f64, bool)> = scores
+        .iter()
+        .zip(targets)
+        .filter(|(s, _)| s[q] >= decide)
+        .map(|(s, t)| (s[q], t[q] > 0.5))
+        .collect();
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Walk up from the lowest accepted score; precision of the suffix.
+    let mut tp = s.iter().filter(|x| x.1).count() as f64;
+    let mut total = s.len() as f64;
+    let mut k = 0;
+    while k < s.len() {
+        if tp / total >= target {
+            return if k == 0 { decide } else { (s[k - 1].0 + s[k].0) / 2.0 };
+        }
+        let v = s[k].0;
+        while k < s.len() && s[k].0 == v {
+            if s[k].1 {
+                tp -= 1.0;
+            }
+            total -= 1.0;
+            k += 1;
+        }
+    }
+    1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_threshold_separates_separable_scores() {
+        let scores = [[0.9, 0.0, 0.0], [0.7, 0.0, 0.0], [0.3, 0.0, 0.0], [0.1, 0.0, 0.0]];
+        let targets = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]];
+        let (t, f1) = best_f1_threshold(&scores, &targets, 0);
+        assert!((t - 0.5).abs() < 1e-9);
+        assert!((f1 - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn confident_threshold_climbs_until_precision_is_reached() {
+        let scores = [[0.9, 0.0, 0.0], [0.8, 0.0, 0.0], [0.6, 0.0, 0.0], [0.55, 0.0, 0.0]];
+        let targets = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
+        // From 0.5: 3/4 precision; above 0.55: 2/3; above 0.6: 2/2.
+        let t = confident_threshold(&scores, &targets, 0, 0.5, 0.9);
+        assert!((t - 0.7).abs() < 1e-9);
+        assert_eq!(confident_threshold(&scores, &targets, 0, 0.5, 0.7), 0.5);
+    }
+}
