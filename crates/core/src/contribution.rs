@@ -58,6 +58,17 @@ pub struct EngineInfo {
     pub version: String,
 }
 
+impl EngineInfo {
+    /// A reader and a classifier together, for traceability:
+    /// `whisper+recueil-classify` / `base-f16+1`.
+    pub fn combined(reader: EngineInfo, classifier: EngineInfo) -> EngineInfo {
+        EngineInfo {
+            name: format!("{}+{}", reader.name, classifier.name),
+            version: format!("{}+{}", reader.version, classifier.version),
+        }
+    }
+}
+
 impl fmt::Display for EngineInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.name, self.version)

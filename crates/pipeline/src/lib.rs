@@ -1,1 +1,57 @@
-//! recueil-pipeline
+//! The flow of recueil, stage by stage:
+//!
+//! ```text
+//! intake     file -> Source + bytes + outbox row, one transaction   (intake.rs)
+//! relay      outbox row -> queue, deleted once the broker confirmed  (relay.rs)
+//! worker     delivery -> load source -> Process (blocking thread)
+//!            -> contribution stored -> ack                           (worker.rs)
+//! embedded   all of the above in one process over an inbox folder   (embedded.rs)
+//! ```
+//!
+//! What a channel does with its bytes (decode, recognise, read, classify) is
+//! a [`Process`], implemented by the voicemail and ballot workers.
+
+pub mod embedded;
+pub mod intake;
+pub mod relay;
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+use recueil_core::{Channel, Contribution, Failure};
+use recueil_store::SourceRecord;
+
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+/// What a channel's worker does with one source. Called on a blocking
+/// thread: implementations may take seconds of CPU.
+pub trait Process: Send + Sync + 'static {
+    fn channel(&self) -> Channel;
+    fn process(&self, record: &SourceRecord, original: &[u8]) -> Result<Contribution, Failure>;
+}
+
+/// Decisions that belong to the consultation, not to the code.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Contributions received after this are kept but flagged `late`.
+    pub closing_time: DateTime<Utc>,
+    /// Below this confidence, a text goes to human review.
+    pub review_below: f32,
+}
+
+impl Policy {
+    pub fn is_late(&self, received_at: DateTime<Utc>) -> bool {
+        received_at > self.closing_time
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            // 20 June 2022 23:59:59 Europe/Paris (CEST, UTC+2).
+            closing_time: DateTime::parse_from_rfc3339("2022-06-20T23:59:59+02:00")
+                .expect("valid date")
+                .with_timezone(&Utc),
+            review_below: 0.6,
+        }
+    }
+}

@@ -1,1 +1,85 @@
-//! recueil-voicemail
+//! The voicemail worker: what happens to one message left on the 0800 line.
+//!
+//! ```text
+//! recording -> transcriber (decode, resample, trim, recognise, guards)
+//!           -> nothing said? status `empty`, no text
+//!           -> classifier (explicit mention > content)
+//!           -> status: `needs_review` when unsure, else `published`
+//! ```
+
+use chrono::Utc;
+use recueil_core::engine::{Classifier, Media, Transcriber};
+use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Status};
+use recueil_pipeline::{Policy, Process};
+use recueil_store::SourceRecord;
+use std::sync::Arc;
+
+pub struct VoicemailWorker {
+    transcriber: Arc<dyn Transcriber>,
+    classifier: Arc<dyn Classifier>,
+    policy: Policy,
+}
+
+impl VoicemailWorker {
+    pub fn new(
+        transcriber: Arc<dyn Transcriber>,
+        classifier: Arc<dyn Classifier>,
+        policy: Policy,
+    ) -> VoicemailWorker {
+        VoicemailWorker {
+            transcriber,
+            classifier,
+            policy,
+        }
+    }
+}
+
+impl Process for VoicemailWorker {
+    fn channel(&self) -> Channel {
+        Channel::Voicemail
+    }
+
+    fn process(&self, record: &SourceRecord, original: &[u8]) -> Result<Contribution, Failure> {
+        let source = &record.source;
+        let transcript = self.transcriber.transcribe(Media {
+            bytes: original,
+            media_type: &source.media_type,
+            name: &source.original_name,
+        })?;
+        let engine = EngineInfo::combined(self.transcriber.engine(), self.classifier.engine());
+        let mut contribution = Contribution {
+            source_id: source.id,
+            channel: Channel::Voicemail,
+            questions: QuestionSet::empty(),
+            evidence: Vec::new(),
+            text: String::new(),
+            raw_text: String::new(),
+            language: Some(transcript.language.clone()),
+            confidence: transcript.confidence,
+            status: Status::Empty,
+            received_at: source.received_at,
+            processed_at: Utc::now(),
+            urn: None,
+            engine,
+            late: self.policy.is_late(source.received_at),
+        };
+        if transcript.no_speech || transcript.text.trim().is_empty() {
+            return Ok(contribution);
+        }
+        let classification = self
+            .classifier
+            .classify(&transcript.text, QuestionSet::empty());
+        let unsure =
+            classification.needs_review || transcript.confidence < self.policy.review_below;
+        contribution.questions = classification.questions;
+        contribution.evidence = classification.evidence;
+        contribution.text = transcript.text.clone();
+        contribution.raw_text = transcript.text;
+        contribution.status = if unsure {
+            Status::NeedsReview
+        } else {
+            Status::Published
+        };
+        Ok(contribution)
+    }
+}

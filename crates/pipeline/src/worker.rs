@@ -1,0 +1,223 @@
+//! The worker loop: one delivery at a time per consumer, acknowledged only
+//! after the database commit.
+//!
+//! ```text
+//! delivery ─ parse job ──────────── malformed/foreign ─> dead-letter
+//!          ─ begin attempt ──────── already done ──────> ack (redelivery)
+//!          ─ load source + bytes
+//!          ─ Process (blocking) ─── Ok ─> store contribution ─> ack
+//!                                   transient ─> record, retry later (until max attempts)
+//!                                   permanent / panic ─> record, dead-letter
+//! ```
+//!
+//! A worker killed anywhere in this sequence leaves the message
+//! unacknowledged: the broker redelivers it, `begin_attempt` counts the
+//! attempt, and after the delivery limit the broker dead-letters it. The
+//! source's record says why in each case.
+
+use crate::{Process, Shutdown};
+use recueil_core::{Failure, Job};
+use recueil_queue::{Delivery, Queue};
+use recueil_store::{Attempt, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Jobs processed at once by this worker (one consumer each).
+    pub concurrency: usize,
+    /// Attempts (delayed retries included) before a transient failure is final.
+    pub max_attempts: u32,
+    /// At shutdown, how long the job in hand may take to finish before it
+    /// is handed back to the queue.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            concurrency: 1,
+            max_attempts: 5,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves a channel's queue until `shutdown`, then returns once every job in
+/// hand is finished or handed back.
+pub async fn run(
+    store: Store,
+    queue: Queue,
+    process: Arc<dyn Process>,
+    settings: WorkerSettings,
+    shutdown: Shutdown,
+) -> Result<(), recueil_queue::QueueError> {
+    let channel = process.channel();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..settings.concurrency.max(1) {
+        let consumer = queue.consume(channel).await?;
+        let worker = Worker {
+            store: store.clone(),
+            process: process.clone(),
+            settings: settings.clone(),
+        };
+        let shutdown = shutdown.clone();
+        tasks.spawn(
+            worker
+                .serve(consumer, shutdown)
+                .instrument(tracing::info_span!("consumer", %channel, n)),
+        );
+    }
+    tracing::info!(%channel, consumers = settings.concurrency, "worker started");
+    while tasks.join_next().await.is_some() {}
+    tracing::info!(%channel, "worker stopped");
+    Ok(())
+}
+
+struct Worker {
+    store: Store,
+    process: Arc<dyn Process>,
+    settings: WorkerSettings,
+}
+
+impl Worker {
+    async fn serve(self, mut consumer: recueil_queue::Consumer, shutdown: Shutdown) {
+        loop {
+            let delivery = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                d = consumer.next() => d,
+            };
+            let handling = self.handle(delivery);
+            tokio::pin!(handling);
+            tokio::select! {
+                _ = &mut handling => {}
+                _ = shutdown.cancelled() => {
+                    // Finish the job in hand if it is quick enough; dropping
+                    // it unanswered hands it back to the queue.
+                    if tokio::time::timeout(self.settings.shutdown_grace, &mut handling).await.is_err() {
+                        tracing::warn!("shutdown: job in hand handed back to the queue");
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, delivery: Delivery) {
+        let job = match Job::from_wire(delivery.payload()) {
+            Ok(job) if job.channel == self.process.channel() => job,
+            Ok(job) => {
+                tracing::error!(source = %job.source_id, channel = %job.channel, "job for another channel: dead-lettered");
+                answer(delivery.dead_letter().await);
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable message: dead-lettered");
+                answer(delivery.dead_letter().await);
+                return;
+            }
+        };
+        let span = tracing::info_span!("job", source = %job.source_id, attempt = job.attempt, delivery = delivery.count());
+        self.handle_job(job, delivery).instrument(span).await
+    }
+
+    async fn handle_job(&self, job: Job, delivery: Delivery) {
+        let id = job.source_id;
+        match self.store.begin_attempt(id, delivery.count()).await {
+            Ok(Attempt::Proceed { .. }) => {}
+            Ok(Attempt::AlreadyDone) => {
+                tracing::info!("already processed: acknowledged");
+                answer(delivery.ack().await);
+                return;
+            }
+            Ok(Attempt::UnknownSource) => {
+                tracing::error!("no such source in the store: dead-lettered");
+                answer(delivery.dead_letter().await);
+                return;
+            }
+            Err(e) => {
+                // The database is the problem, not the job: try again later
+                // without using up one of the job's attempts.
+                tracing::warn!(error = %e, "store unavailable: retry later");
+                answer(delivery.retry_later(&job).await);
+                return;
+            }
+        }
+        let outcome = self.process(&job).await;
+        let result = match outcome {
+            Ok(contribution) => match self.store.record_contribution(&contribution).await {
+                Ok(_) => {
+                    tracing::info!(status = %contribution.status, "contribution stored");
+                    delivery.ack().await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot store the contribution: retry later");
+                    delivery.retry_later(&job).await
+                }
+            },
+            Err(failure) if failure.is_transient() && job.attempt < self.settings.max_attempts => {
+                tracing::warn!(%failure, "transient failure: retry later");
+                self.record(&job, true, &failure).await;
+                delivery.retry_later(&job.next_attempt()).await
+            }
+            Err(failure) => {
+                tracing::error!(%failure, "failed: recorded and dead-lettered");
+                self.record(&job, false, &failure).await;
+                delivery.dead_letter().await
+            }
+        };
+        answer(result);
+    }
+
+    /// Loads the source and runs the channel's process on a blocking thread.
+    async fn process(&self, job: &Job) -> Result<recueil_core::Contribution, Failure> {
+        let store_down = |e: recueil_store::StoreError| Failure::transient(format!("store: {e}"));
+        let record = self
+            .store
+            .source(job.source_id)
+            .await
+            .map_err(store_down)?
+            .ok_or_else(|| Failure::permanent("source vanished from the store"))?;
+        let original = self
+            .store
+            .original(&record.source.sha256)
+            .await
+            .map_err(store_down)?
+            .ok_or_else(|| {
+                Failure::permanent(format!(
+                    "{}: original bytes were purged; nothing left to process",
+                    record.source.original_name
+                ))
+            })?;
+        let process = self.process.clone();
+        let name = record.source.original_name.clone();
+        tokio::task::spawn_blocking(move || process.process(&record, &original))
+            .await
+            .unwrap_or_else(|e| {
+                // A panicking engine must not take the worker down with it.
+                Err(Failure::permanent(format!("{name}: engine crashed: {e}")))
+            })
+    }
+
+    async fn record(&self, job: &Job, will_retry: bool, failure: &Failure) {
+        let reason = format!("attempt {}: {failure}", job.attempt);
+        if let Err(e) = self
+            .store
+            .record_failure(job.source_id, will_retry, &reason)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the failure");
+        }
+    }
+}
+
+/// A failed answer leaves the message unacknowledged: the broker redelivers
+/// it, which the store makes harmless.
+fn answer(result: Result<(), recueil_queue::QueueError>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not answer the broker; the message will be redelivered");
+    }
+}

@@ -1,0 +1,446 @@
+//! RabbitMQ through lapin.
+//!
+//! Topology, declared by the code at every connection (idempotent):
+//!
+//! ```text
+//! recueil.voicemail, recueil.ballot    quorum, durable; x-delivery-limit;
+//!                                      dead-letter (at-least-once) -> recueil.dlx
+//! recueil.voicemail.retry, ….retry     classic, durable; x-message-ttl = retry delay;
+//!                                      dead-letter -> default exchange -> the work queue
+//! recueil.dlx (fanout) -> recueil.dead quorum, durable: what operators must look at
+//! ```
+//!
+//! Delayed retry is a TTL queue that dead-letters back (Debian's RabbitMQ
+//! 3.10 has no delayed-message plugin). One retry queue per channel with one
+//! fixed delay avoids the head-of-line blocking of per-message TTLs.
+//!
+//! The per-queue consumer timeout needs RabbitMQ 3.12; on 3.10 the global
+//! `consumer_timeout` (30 min by default) must stay above the longest
+//! processing time (deploy/rabbitmq.conf sets it).
+
+use crate::{Delivery, DeliveryHandle, Depth, QueueConfig, QueueError};
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{
+    BasicProperties, Channel as AmqpChannel, Confirmation, Connection, ConnectionProperties,
+    ExchangeKind,
+};
+use recueil_core::{Channel, Job};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A publishing client. Reconnects lazily: a publish after a broker restart
+/// opens a new connection.
+#[derive(Clone)]
+pub struct AmqpQueue {
+    url: String,
+    config: QueueConfig,
+    publisher: Arc<Mutex<Option<Link>>>,
+}
+
+struct Link {
+    connection: Connection,
+    channel: AmqpChannel,
+}
+
+impl Link {
+    fn usable(&self) -> bool {
+        self.connection.status().connected() && self.channel.status().connected()
+    }
+}
+
+impl AmqpQueue {
+    /// Connects and declares the topology, so that a wrong URL or a
+    /// conflicting queue is reported at start-up.
+    pub async fn connect(url: &str, config: QueueConfig) -> Result<AmqpQueue, QueueError> {
+        let link = open(url, &config).await?;
+        Ok(AmqpQueue {
+            url: url.to_owned(),
+            config,
+            publisher: Arc::new(Mutex::new(Some(link))),
+        })
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    pub async fn publish(&self, job: &Job) -> Result<(), QueueError> {
+        let mut guard = self.publisher.lock().await;
+        if !guard.as_ref().is_some_and(Link::usable) {
+            *guard = Some(open(&self.url, &self.config).await?);
+        }
+        let link = guard.as_ref().expect("just opened");
+        let result = publish_to(&link.channel, &self.config.work_queue(job.channel), job).await;
+        if result.is_err() {
+            // Start afresh next time rather than reuse a broken channel.
+            *guard = None;
+        }
+        result
+    }
+
+    pub async fn consume(&self, channel: Channel) -> Result<AmqpConsumer, QueueError> {
+        let mut consumer = AmqpConsumer {
+            url: self.url.clone(),
+            config: self.config.clone(),
+            channel,
+            open: None,
+            backoff: Duration::from_millis(200),
+        };
+        consumer.open = Some(consumer.subscribe().await?);
+        Ok(consumer)
+    }
+
+    pub async fn depths(&self) -> Result<Vec<Depth>, QueueError> {
+        let link = open(&self.url, &self.config).await?;
+        let mut depths = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for c in Channel::ALL {
+            names.push(self.config.work_queue(c));
+            names.push(self.config.retry_queue(c));
+        }
+        names.push(self.config.dead_queue());
+        for name in names {
+            let q = link
+                .channel
+                .queue_declare(
+                    name.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            depths.push(Depth {
+                queue: name,
+                ready: u64::from(q.message_count()),
+                consumers: u64::from(q.consumer_count()),
+            });
+        }
+        let _ = link.connection.close(200, "bye".into()).await;
+        Ok(depths)
+    }
+}
+
+/// A consumer on one work queue that survives broker restarts.
+pub struct AmqpConsumer {
+    url: String,
+    config: QueueConfig,
+    channel: Channel,
+    open: Option<(Link, lapin::Consumer)>,
+    backoff: Duration,
+}
+
+impl AmqpConsumer {
+    async fn subscribe(&self) -> Result<(Link, lapin::Consumer), QueueError> {
+        let link = open(&self.url, &self.config).await?;
+        link.channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await?;
+        let consumer = link
+            .channel
+            .basic_consume(
+                self.config.work_queue(self.channel).as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok((link, consumer))
+    }
+
+    pub async fn next(&mut self) -> Delivery {
+        loop {
+            let Some((link, consumer)) = self.open.as_mut() else {
+                match self.subscribe().await {
+                    Ok(open) => {
+                        tracing::info!(queue = %self.config.work_queue(self.channel), "consuming again after reconnection");
+                        self.open = Some(open);
+                        self.backoff = Duration::from_millis(200);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, retry_in = ?self.backoff, "broker unavailable");
+                        tokio::time::sleep(self.backoff).await;
+                        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+                continue;
+            };
+            match consumer.next().await {
+                Some(Ok(delivery)) => {
+                    let count = delivery_count(&delivery);
+                    return Delivery {
+                        payload: delivery.data,
+                        count,
+                        handle: DeliveryHandle::Amqp(AmqpHandle {
+                            acker: delivery.acker,
+                            channel: link.channel.clone(),
+                            retry_queue_of: self.config.clone(),
+                        }),
+                    };
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer lost its connection; reconnecting");
+                    self.open = None;
+                }
+                None => {
+                    tracing::warn!("consumer cancelled by the broker; resubscribing");
+                    self.open = None;
+                }
+            }
+        }
+    }
+}
+
+/// The answer to a RabbitMQ delivery. Dropped unanswered, the message stays
+/// unacknowledged and the broker redelivers it when the channel closes.
+pub struct AmqpHandle {
+    acker: lapin::Acker,
+    channel: AmqpChannel,
+    retry_queue_of: QueueConfig,
+}
+
+impl AmqpHandle {
+    pub(crate) async fn ack(self) -> Result<(), QueueError> {
+        self.acker.ack(BasicAckOptions::default()).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn retry_later(self, job: &Job) -> Result<(), QueueError> {
+        publish_to(
+            &self.channel,
+            &self.retry_queue_of.retry_queue(job.channel),
+            job,
+        )
+        .await?;
+        self.ack().await
+    }
+
+    pub(crate) async fn dead_letter(self) -> Result<(), QueueError> {
+        self.acker
+            .reject(BasicRejectOptions { requeue: false })
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn requeue(self) -> Result<(), QueueError> {
+        self.acker
+            .nack(BasicNackOptions {
+                requeue: true,
+                multiple: false,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Quorum queues count earlier deliveries in `x-delivery-count`.
+fn delivery_count(delivery: &lapin::message::Delivery) -> u32 {
+    let previous = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get("x-delivery-count").cloned())
+        .and_then(|v| match v {
+            AMQPValue::LongLongInt(n) => u32::try_from(n).ok(),
+            AMQPValue::LongInt(n) => u32::try_from(n).ok(),
+            AMQPValue::LongUInt(n) => Some(n),
+            AMQPValue::ShortInt(n) => u32::try_from(n).ok(),
+            AMQPValue::ShortUInt(n) => Some(u32::from(n)),
+            _ => None,
+        });
+    match previous {
+        Some(n) => n + 1,
+        None if delivery.redelivered => 2,
+        None => 1,
+    }
+}
+
+async fn publish_to(channel: &AmqpChannel, queue: &str, job: &Job) -> Result<(), QueueError> {
+    let properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_message_id(format!("{}#{}", job.source_id, job.attempt).into());
+    let confirmation = channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            &job.to_wire(),
+            properties,
+        )
+        .await?
+        .await?;
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) | Confirmation::Nack(_) | Confirmation::NotRequested => {
+            Err(QueueError::Refused {
+                queue: queue.to_owned(),
+            })
+        }
+    }
+}
+
+async fn open(url: &str, config: &QueueConfig) -> Result<Link, QueueError> {
+    let connection = Connection::connect(
+        url,
+        ConnectionProperties::default().with_connection_name("recueil".into()),
+    )
+    .await
+    .map_err(|e| QueueError::Unreachable {
+        url: redact_url(url),
+        reason: e.to_string(),
+    })?;
+    let channel = connection.create_channel().await?;
+    declare(&channel, config).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    Ok(Link {
+        connection,
+        channel,
+    })
+}
+
+async fn declare(channel: &AmqpChannel, config: &QueueConfig) -> Result<(), QueueError> {
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    let dlx = config.dead_letter_exchange();
+    channel
+        .exchange_declare(
+            dlx.as_str().into(),
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    let dead = config.dead_queue();
+    declare_queue(
+        channel,
+        &dead,
+        durable,
+        table(&[("x-queue-type", s("quorum"))]),
+    )
+    .await?;
+    channel
+        .queue_bind(
+            dead.as_str().into(),
+            dlx.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    for c in Channel::ALL {
+        let work = config.work_queue(c);
+        declare_queue(
+            channel,
+            &work,
+            durable,
+            table(&[
+                ("x-queue-type", s("quorum")),
+                ("x-dead-letter-exchange", s(&dlx)),
+                ("x-dead-letter-strategy", s("at-least-once")),
+                ("x-overflow", s("reject-publish")),
+                (
+                    "x-delivery-limit",
+                    AMQPValue::LongLongInt(i64::from(config.delivery_limit)),
+                ),
+            ]),
+        )
+        .await?;
+        declare_queue(
+            channel,
+            &config.retry_queue(c),
+            durable,
+            table(&[
+                (
+                    "x-message-ttl",
+                    AMQPValue::LongLongInt(config.retry_delay.as_millis() as i64),
+                ),
+                ("x-dead-letter-exchange", s("")),
+                ("x-dead-letter-routing-key", s(&work)),
+            ]),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn declare_queue(
+    channel: &AmqpChannel,
+    name: &str,
+    options: QueueDeclareOptions,
+    args: FieldTable,
+) -> Result<(), QueueError> {
+    channel
+        .queue_declare(name.into(), options, args)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            let reason = e.to_string();
+            if reason.contains("PRECONDITION_FAILED") || reason.contains("inequivalent") {
+                QueueError::Topology {
+                    queue: name.to_owned(),
+                    reason,
+                }
+            } else {
+                QueueError::Broker(reason)
+            }
+        })
+}
+
+fn s(v: &str) -> AMQPValue {
+    AMQPValue::LongString(v.into())
+}
+
+fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
+    let mut t = FieldTable::default();
+    for (k, v) in entries {
+        t.insert((*k).into(), v.clone());
+    }
+    t
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_appear_in_messages() {
+        assert_eq!(
+            redact_url("amqp://guest:secret@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(redact_url("amqp://127.0.0.1"), "amqp://127.0.0.1");
+    }
+}
