@@ -12,18 +12,23 @@
 //! 2. Otherwise **explicit mentions** in the text decide the set; the
 //!    content model does not add to it (a caller who says "pour la trois"
 //!    has told us where they meant to be filed).
-//! 3. Otherwise the **content model** decides: every question whose score
-//!    reaches its cross-validated threshold. If none does, or none reaches
-//!    its "confident" threshold, the contribution needs review.
+//! 3. Otherwise the **content model** decides. If its "not a
+//!    contribution" head fires (wrong number, hang-up, reminder...), no
+//!    question and review. Else every question whose score reaches its
+//!    cross-validated threshold; if none does, or none reaches its
+//!    "confident" threshold, the set is kept as a suggestion and the
+//!    contribution needs review.
 //!
-//! Whatever decided, a text with fewer than [`MIN_WORDS`] words is not a
-//! contribution one can publish and always needs review. Scores are always
+//! Whatever decided, a text with fewer than [`MIN_WORDS`] words, or that
+//! the model takes for a non-contribution, needs review (ticked boxes or a
+//! mention still give the set: a form with "question 2" and nothing else
+//! readable is still a form about question 2). Scores are always
 //! the content model's probabilities, so a reviewer can compare them with
 //! the boxes or the mention.
 
 use crate::error::ClassifyError;
 use crate::explicit::find_mentions;
-use crate::model::{Model, Scorer};
+use crate::model::{Model, Scorer, NONE};
 use recueil_core::engine::{Classification, Classifier};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Question, QuestionSet};
 use std::path::Path;
@@ -47,6 +52,9 @@ pub struct Outcome {
     pub classification: Classification,
     /// Probability per question 1, 2, 3 from the content model.
     pub scores: [f64; 3],
+    /// The content model's probability that the text is not a
+    /// contribution at all.
+    pub not_contribution: f64,
     /// Whether an explicit mention in the text decided (or corroborated)
     /// the set.
     pub explicit: bool,
@@ -91,7 +99,9 @@ impl QuestionClassifier {
     /// Classifies `text`; `ticked` holds the boxes ticked on a paper form.
     pub fn classify_with_scores(&self, text: &str, ticked: QuestionSet) -> Outcome {
         let scored = self.scorer.score(text);
-        let scores = scored.probabilities;
+        let p = scored.probabilities;
+        let scores = [p[0], p[1], p[2]];
+        let not_contribution = p[NONE] >= self.model.thresholds.not_contribution;
         let mentions = find_mentions(text);
         let mentioned = mentions
             .iter()
@@ -124,10 +134,16 @@ impl QuestionClassifier {
             if conflict {
                 tracing::debug!(%ticked, %mentioned, "boxes and text disagree");
             }
-            (ticked, conflict, ticked.iter().any(|q| mentioned.contains(q)))
+            (
+                ticked,
+                conflict,
+                ticked.iter().any(|q| mentioned.contains(q)),
+            )
         } else if !mentioned.is_empty() {
             evidence.extend(mentioned.iter().filter_map(explicit_evidence));
             (mentioned, false, true)
+        } else if not_contribution {
+            (QuestionSet::empty(), true, false)
         } else {
             let thresholds = &self.model.thresholds;
             let chosen: QuestionSet = Question::ALL
@@ -146,7 +162,7 @@ impl QuestionClassifier {
             }
             (chosen, !confident, false)
         };
-        needs_review |= too_short || questions.is_empty();
+        needs_review |= too_short || not_contribution || questions.is_empty();
         Outcome {
             classification: Classification {
                 questions,
@@ -154,6 +170,7 @@ impl QuestionClassifier {
                 needs_review,
             },
             scores,
+            not_contribution: p[NONE],
             explicit,
         }
     }
@@ -167,11 +184,13 @@ fn idx(q: Question) -> usize {
 /// with their contribution to the score: `« il faudrait » +0.84, ...`.
 fn content_cue(text: &str, contributions: &[crate::model::Contribution], q: Question) -> String {
     let i = idx(q);
-    let mut top: Vec<&crate::model::Contribution> = contributions
-        .iter()
-        .filter(|c| c.weight[i] > 0.0)
-        .collect();
-    top.sort_by(|a, b| b.weight[i].total_cmp(&a.weight[i]).then(a.start.cmp(&b.start)));
+    let mut top: Vec<&crate::model::Contribution> =
+        contributions.iter().filter(|c| c.weight[i] > 0.0).collect();
+    top.sort_by(|a, b| {
+        b.weight[i]
+            .total_cmp(&a.weight[i])
+            .then(a.start.cmp(&b.start))
+    });
     let mut parts: Vec<String> = Vec::new();
     for c in top {
         let words = &text[c.start..c.end];

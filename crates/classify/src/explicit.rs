@@ -197,24 +197,27 @@ fn is_announcement_follower(w: &str) -> bool {
     )
 }
 
-/// The token after `last` leaves the number free-standing: end of text,
-/// punctuation, or a word that opens a clause.
-fn free_standing_after(tokens: &[Token], last: usize) -> bool {
-    match tokens.get(last + 1) {
-        None => true,
-        Some(t) => t.boundary_before || is_announcement_follower(&t.norm),
-    }
+/// A number read in a list.
+#[derive(Debug, Clone, Copy)]
+struct Num {
+    n: u8,
+    /// "un", "une": also articles, so they need stronger context.
+    weak: bool,
+    /// Follows the previous number with no word or comma between ("un
+    /// deux et trois", but also "deux trois fois").
+    adjacent: bool,
 }
 
 /// Follows a list of numbers: "1, 2 et 3", "deux et trois", "deux et la
-/// trois", "1 et question 3". Returns the numbers and the last token used.
-/// `ord` also accepts ordinals ("la deuxième et la troisième").
+/// trois", "1 et question 3", "un deux et trois". Returns the numbers and
+/// the last token used. `ord` also accepts ordinals ("la deuxième et la
+/// troisième").
 fn number_list(
     tokens: &[Token],
     first: usize,
     after_question_word: bool,
     ord: bool,
-) -> Option<(Vec<(u8, bool)>, usize)> {
+) -> Option<(Vec<Num>, usize)> {
     let read = |i: usize| -> Option<(u8, bool)> {
         let w = norm(tokens, i)?;
         cardinal(w, after_question_word).or_else(|| {
@@ -225,28 +228,37 @@ fn number_list(
             }
         })
     };
-    let mut nums = vec![read(first)?];
+    let (n, weak) = read(first)?;
+    let mut nums = vec![Num {
+        n,
+        weak,
+        adjacent: false,
+    }];
     let mut last = first;
     'outer: loop {
         let mut j = last + 1;
         let mut skipped = 0;
         while skipped <= 3 {
-            let t = tokens.get(j)?;
+            let Some(t) = tokens.get(j) else {
+                break 'outer;
+            };
             if t.strong_boundary {
                 break 'outer;
             }
-            if let Some(n) = read(j) {
-                if skipped == 0 && !t.boundary_before {
-                    // "deux trois" without a separator is hesitation or a
-                    // quantity, not a list.
+            if let Some((n, weak)) = read(j) {
+                let adjacent = skipped == 0 && !t.boundary_before;
+                // "deux trois" is a list only after a question word and in
+                // ascending order ("question un deux et trois").
+                let previous = nums.last().map_or(0, |p| p.n);
+                if adjacent && !(after_question_word && n > previous) {
                     break 'outer;
                 }
-                // "1, une fois", "et une aide": weak numbers in a list
-                // need a separator word right before.
-                if n.1 && skipped == 0 {
+                // "1, une fois", "et une aide": a weak number in a list needs
+                // a separator word right before it.
+                if weak && skipped == 0 {
                     break 'outer;
                 }
-                nums.push(n);
+                nums.push(Num { n, weak, adjacent });
                 last = j;
                 continue 'outer;
             }
@@ -265,35 +277,66 @@ fn number_list(
     Some((nums, last))
 }
 
-/// Drops the trailing numbers that are really quantities ("... et trois
-/// enfants") and checks weak numbers ("une question un peu bête").
-fn accept_list(
-    tokens: &[Token],
-    mut nums: Vec<(u8, bool)>,
-    mut last: usize,
-    first: usize,
-) -> Option<(QuestionSet, usize)> {
+/// Determiners and pronouns that may open what follows "question un"
+/// ("question un la solitude"), unlike the adjective or noun of "une
+/// question un peu bête".
+fn is_determiner(w: &str) -> bool {
+    matches!(
+        w,
+        "la" | "le"
+            | "les"
+            | "des"
+            | "du"
+            | "au"
+            | "aux"
+            | "sa"
+            | "son"
+            | "ses"
+            | "notre"
+            | "nos"
+            | "leur"
+            | "leurs"
+            | "cette"
+            | "ces"
+            | "cet"
+            | "elle"
+            | "ils"
+            | "elles"
+    )
+}
+
+/// Drops the trailing number that is really a quantity ("... et trois
+/// enfants"), rejects the whole list when the quantity was a "deux trois
+/// fois", and checks weak numbers ("une question un peu bête").
+fn accept_list(tokens: &[Token], mut nums: Vec<Num>, last: usize) -> Option<(QuestionSet, usize)> {
+    let mut end = last;
     if let Some(next) = tokens.get(last + 1) {
         if !next.boundary_before && is_counted_noun(&next.norm) {
-            nums.pop();
-            // Step back to the previous number token.
-            while last > first {
-                last -= 1;
-                let w = &tokens[last].norm;
-                if cardinal(w, true).is_some() || ordinal(w).is_some() {
-                    break;
-                }
+            let popped = nums.pop()?;
+            if popped.adjacent {
+                return None;
             }
+            // Step back to the previous number token.
+            end = (0..last).rev().find(|&i| {
+                let w = &tokens[i].norm;
+                cardinal(w, true).is_some() || ordinal(w).is_some()
+            })?;
         }
     }
-    if nums.is_empty() {
-        return None;
+    let first = nums.first()?;
+    if nums.len() == 1 && first.weak {
+        let ok = match tokens.get(end + 1) {
+            None => true,
+            Some(t) => {
+                t.boundary_before || is_announcement_follower(&t.norm) || is_determiner(&t.norm)
+            }
+        };
+        if !ok {
+            return None;
+        }
     }
-    if nums.len() == 1 && nums[0].1 && !free_standing_after(tokens, last) {
-        return None;
-    }
-    let ns: Vec<u8> = nums.iter().map(|n| n.0).collect();
-    Some((set_of(&ns), last))
+    let ns: Vec<u8> = nums.iter().map(|n| n.n).collect();
+    Some((set_of(&ns), end))
 }
 
 /// "Q3", "q 2", "question2".
@@ -352,9 +395,9 @@ fn all_three(tokens: &[Token], i: usize) -> Found {
         && matches!(w1, Some("les" | "vos"))
         && matches!(w2, Some("questions"))
         && i > 0
-        && tokens[i.saturating_sub(2)..i]
-            .iter()
-            .any(|t| matches!(t.norm.as_str(), "a" | "aux" | "sur" | "pour") || t.norm.starts_with("repond"))
+        && tokens[i.saturating_sub(2)..i].iter().any(|t| {
+            matches!(t.norm.as_str(), "a" | "aux" | "sur" | "pour") || t.norm.starts_with("repond")
+        })
     {
         return Some((set_of(&[1, 2, 3]), i, i + 2));
     }
@@ -368,9 +411,7 @@ fn all_three(tokens: &[Token], i: usize) -> Found {
             let next_ok = match tokens.get(j + 1) {
                 None => true,
                 Some(t) => {
-                    t.boundary_before
-                        || t.norm == "questions"
-                        || is_announcement_follower(&t.norm)
+                    t.boundary_before || t.norm == "questions" || is_announcement_follower(&t.norm)
                 }
             };
             if next_ok {
@@ -440,7 +481,7 @@ fn ordinal_before_question(tokens: &[Token], i: usize) -> Found {
         .flatten()
     {
         if !tokens[j + 1].boundary_before {
-            nums.extend(more.iter().map(|n| n.0));
+            nums.extend(more.iter().map(|n| n.n));
             end = last;
         }
     }
@@ -465,7 +506,11 @@ fn question_then_numbers(tokens: &[Token], i: usize) -> Found {
         return None;
     }
     let (nums, last) = number_list(tokens, j, true, false)?;
-    let (set, last) = accept_list(tokens, nums, last, j)?;
+    if nums[0].weak && first.boundary_before {
+        // "j'ai une question, une seule".
+        return None;
+    }
+    let (set, last) = accept_list(tokens, nums, last)?;
     Some((set, i, last))
 }
 
@@ -481,8 +526,18 @@ fn announced_number(tokens: &[Token], i: usize) -> Found {
         || tokens[i].boundary_before
         || matches!(
             tokens[i - 1].norm.as_str(),
-            "pour" | "sur" | "a" | "concernant" | "et" | "quant" | "puis" | "alors" | "donc"
-                | "ensuite" | "maintenant" | "de"
+            "pour"
+                | "sur"
+                | "a"
+                | "concernant"
+                | "et"
+                | "quant"
+                | "puis"
+                | "alors"
+                | "donc"
+                | "ensuite"
+                | "maintenant"
+                | "de"
         );
     if !announced {
         return None;
@@ -495,14 +550,19 @@ fn announced_number(tokens: &[Token], i: usize) -> Found {
         // "la deuxième question": read by `ordinal_before_question`.
         return None;
     }
-    if !free_standing_after(tokens, last) {
+    let free = match tokens.get(last + 1) {
+        None => true,
+        Some(t) => {
+            t.boundary_before
+                || is_announcement_follower(&t.norm)
+                // "pour la trois un encadrement des loyers"
+                || matches!(t.norm.as_str(), "un" | "une" | "les")
+        }
+    };
+    if !free {
         return None;
     }
-    if nums.len() == 1 && nums[0].1 && tokens.get(last + 1).is_some_and(|t| !t.boundary_before) {
-        // "pour la une" needs punctuation after it to be a question.
-        return None;
-    }
-    let ns: Vec<u8> = nums.iter().map(|n| n.0).collect();
+    let ns: Vec<u8> = nums.iter().map(|n| n.n).collect();
     Some((set_of(&ns), i, last))
 }
 

@@ -11,7 +11,15 @@
 use crate::error::ClassifyError;
 use crate::text::{features, Normalizer};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The model has four logistic heads over the same features: one per
+/// question, and one that recognizes what is not a contribution at all
+/// (wrong numbers, hang-ups, appointment reminders), which the training
+/// corpus labels with an empty set.
+pub const HEADS: usize = 4;
+/// Index of the "not a contribution" head.
+pub(crate) const NONE: usize = 3;
 
 /// The `format` field of every artefact.
 pub const FORMAT: &str = "recueil-classifier";
@@ -35,12 +43,13 @@ pub struct Model {
     pub training: TrainingInfo,
     /// Per-question decision thresholds, chosen by cross-validation.
     pub thresholds: Thresholds,
-    /// Per-question intercepts.
-    pub bias: [f64; 3],
-    /// Term (stem or `stem stem`) to its weight for questions 1, 2, 3. The
-    /// keys are the vocabulary: every term seen in at least `min_df`
-    /// training texts.
-    pub vocabulary: BTreeMap<String, [f64; 3]>,
+    /// Intercepts of the four heads: questions 1, 2, 3, and "not a
+    /// contribution".
+    pub bias: [f64; HEADS],
+    /// Term (stem or `stem stem`) to its weight in each head (questions 1,
+    /// 2, 3, not a contribution). The keys are the vocabulary: every term
+    /// seen in at least `min_df` training texts.
+    pub vocabulary: BTreeMap<String, [f64; HEADS]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +66,7 @@ impl FeatureSpec {
                       hesitations dropped, numbers as 0"
                 .into(),
             ngrams: "unigrams + bigrams within a clause".into(),
-            weighting: "binary presence, L2-normalized over in-vocabulary terms".into(),
+            weighting: "binary presence, L2-normalized over all distinct terms of the text".into(),
         }
     }
 }
@@ -77,6 +86,7 @@ pub struct TrainingInfo {
     /// Out-of-fold figures at the chosen thresholds.
     pub cv_f1: [f64; 3],
     pub cv_macro_f1: f64,
+    pub cv_not_contribution_f1: f64,
 }
 
 /// The knobs of training. Defaults are what the committed model used.
@@ -101,7 +111,7 @@ impl Default for HyperParameters {
     fn default() -> Self {
         HyperParameters {
             min_df: 2,
-            l2_grid: vec![0.0003, 0.001, 0.003, 0.01],
+            l2_grid: vec![0.0001, 0.0003, 0.001, 0.003],
             folds: 5,
             max_iter: 2000,
             tolerance: 1e-5,
@@ -117,6 +127,9 @@ pub struct Thresholds {
     pub decide: [f64; 3],
     /// At or above: the decision is confident enough to skip review.
     pub confident: [f64; 3],
+    /// At or above on the last head: not a contribution (best
+    /// cross-validated F1 for that class).
+    pub not_contribution: f64,
 }
 
 impl Model {
@@ -132,12 +145,68 @@ impl Model {
         Ok(model)
     }
 
-    /// The artefact as committed: pretty JSON, sorted vocabulary, trailing
-    /// newline. Deterministic, so retraining can be compared byte for byte.
+    /// The artefact as committed: indented JSON with each term's weights on
+    /// one line (small, diffable), sorted vocabulary, trailing newline.
+    /// Deterministic, so retraining can be compared byte for byte.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a model always serializes");
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, InlineArrays::default());
+        self.serialize(&mut ser).expect("a model always serializes");
+        let mut s = String::from_utf8(out).expect("serde_json writes UTF-8");
         s.push('\n');
         s
+    }
+}
+
+/// serde_json's pretty formatter, except that arrays (of numbers, in a
+/// model) stay on one line: `"il faudr": [0.1, -0.2, 1.3, -0.8]`.
+#[derive(Default)]
+struct InlineArrays {
+    pretty: serde_json::ser::PrettyFormatter<'static>,
+    depth: usize,
+}
+
+impl serde_json::ser::Formatter for InlineArrays {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.pretty.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object_value(w)
     }
 }
 
@@ -147,20 +216,21 @@ pub(crate) struct Contribution {
     /// Byte range of the citizen's words the feature came from.
     pub start: usize,
     pub end: usize,
-    pub weight: [f64; 3],
+    pub weight: [f64; HEADS],
 }
 
 /// The model ready to score: a hash map instead of a sorted map.
 #[derive(Debug)]
 pub(crate) struct Scorer {
     normalizer: Normalizer,
-    weights: HashMap<String, [f64; 3]>,
-    bias: [f64; 3],
+    weights: HashMap<String, [f64; HEADS]>,
+    bias: [f64; HEADS],
 }
 
 /// What scoring a text produced.
 pub(crate) struct Scored {
-    pub probabilities: [f64; 3],
+    /// Questions 1, 2, 3, then "not a contribution".
+    pub probabilities: [f64; HEADS],
     /// Per present feature, its weighted contribution (weight times value).
     pub contributions: Vec<Contribution>,
     /// Non-hesitation words in the text.
@@ -187,20 +257,21 @@ impl Scorer {
     pub fn score(&self, text: &str) -> Scored {
         let terms = self.normalizer.terms(text);
         let words = terms.len();
-        let mut seen: HashMap<&str, ()> = HashMap::new();
         let feats = features(&terms);
-        let mut present: Vec<(&[f64; 3], usize, usize)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(feats.len());
+        let mut present: Vec<(&[f64; HEADS], usize, usize)> = Vec::new();
         for f in &feats {
-            if let Some((k, w)) = self.weights.get_key_value(f.key.as_str()) {
-                if seen.insert(k.as_str(), ()).is_none() {
+            if seen.insert(f.key.as_str()) {
+                if let Some(w) = self.weights.get(f.key.as_str()) {
                     present.push((w, f.start, f.end));
                 }
             }
         }
-        let value = if present.is_empty() {
+        // Distinct terms of the text, in the vocabulary or not.
+        let value = if seen.is_empty() {
             0.0
         } else {
-            1.0 / (present.len() as f64).sqrt()
+            1.0 / (seen.len() as f64).sqrt()
         };
         let mut z = self.bias;
         let mut contributions = Vec::with_capacity(present.len());

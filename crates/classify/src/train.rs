@@ -15,8 +15,8 @@
 use crate::corpus::{parse_tsv, Example};
 use crate::error::ClassifyError;
 use crate::model::{
-    sigmoid, FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT,
-    FORMAT_VERSION,
+    sigmoid, FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT, FORMAT_VERSION,
+    HEADS, NONE,
 };
 use crate::text::{features, Normalizer};
 use recueil_core::{sha256_hex, Question};
@@ -34,7 +34,7 @@ pub struct TrainOptions {
 }
 
 /// A text as the optimizer sees it: sorted vocabulary indices, all with the
-/// same value (binary features, L2-normalized).
+/// same value (binary features, L2-normalized over all the text's terms).
 struct Row {
     idx: Vec<u32>,
     value: f64,
@@ -99,15 +99,17 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
                 .iter()
                 .filter_map(|key| index.get(key.as_str()).copied())
                 .collect();
-            let value = if idx.is_empty() {
+            // Normalized over all the text's terms, known or not, so that
+            // a text with one known word among noise stays weak evidence.
+            let value = if k.is_empty() {
                 0.0
             } else {
-                1.0 / (idx.len() as f64).sqrt()
+                1.0 / (k.len() as f64).sqrt()
             };
             Row { idx, value }
         })
         .collect();
-    let targets: Vec<[f64; 3]> = examples.iter().map(targets_of).collect();
+    let targets: Vec<[f64; HEADS]> = examples.iter().map(targets_of).collect();
     tracing::info!(
         examples = examples.len(),
         vocabulary = vocab.len(),
@@ -115,9 +117,11 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
     );
 
     // Cross-validation over the L2 grid.
-    let mut best: Option<(f64, f64, [f64; 3], [f64; 3], Vec<[f64; 3]>)> = None;
+    // (l2, macro-F1 over questions, thresholds, F1s, out-of-fold scores)
+    type Candidate = (f64, f64, [f64; HEADS], [f64; HEADS], Vec<[f64; HEADS]>);
+    let mut best: Option<Candidate> = None;
     for &l2 in &hp.l2_grid {
-        let mut oof = vec![[0.0; 3]; rows.len()];
+        let mut oof = vec![[0.0; HEADS]; rows.len()];
         for fold in 0..hp.folds {
             let train_ids: Vec<usize> = (0..rows.len()).filter(|i| i % hp.folds != fold).collect();
             let fitted = fit(&rows, &targets, &train_ids, vocab.len(), l2, hp);
@@ -125,14 +129,13 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
                 oof[i] = fitted.predict(&rows[i]);
             }
         }
-        let mut thresholds = [0.5; 3];
-        let mut f1s = [0.0; 3];
-        for q in 0..3 {
-            let (t, f1) = best_f1_threshold(&oof, &targets, q);
-            thresholds[q] = t;
-            f1s[q] = f1;
+        let mut thresholds = [0.5; HEADS];
+        let mut f1s = [0.0; HEADS];
+        for h in 0..HEADS {
+            (thresholds[h], f1s[h]) = best_f1_threshold(&oof, &targets, h);
         }
-        let macro_f1 = f1s.iter().sum::<f64>() / 3.0;
+        // The questions are what matters; the last head only filters.
+        let macro_f1 = f1s[..3].iter().sum::<f64>() / 3.0;
         tracing::debug!(l2, macro_f1, "cross-validated");
         // Ties go to the stronger regularization: the simpler model.
         if best.as_ref().is_none_or(|b| macro_f1 >= b.1 - 1e-12) {
@@ -170,12 +173,14 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
             date: options.date.clone(),
             hyper_parameters: hp.clone(),
             chosen_l2: l2,
-            cv_f1: cv_f1.map(round4),
+            cv_f1: [0, 1, 2].map(|q| round4(cv_f1[q])),
             cv_macro_f1: round4(cv_macro_f1),
+            cv_not_contribution_f1: round4(cv_f1[NONE]),
         },
         thresholds: Thresholds {
-            decide: decide.map(round4),
+            decide: [0, 1, 2].map(|q| round4(decide[q])),
             confident: confident.map(round4),
+            not_contribution: round4(decide[NONE]),
         },
         bias: fitted.bias.map(round4),
         vocabulary,
@@ -193,36 +198,42 @@ fn round4(x: f64) -> f64 {
     }
 }
 
-fn targets_of(e: &Example) -> [f64; 3] {
-    Question::ALL.map(|q| if e.labels.contains(q) { 1.0 } else { 0.0 })
+fn targets_of(e: &Example) -> [f64; HEADS] {
+    let mut t = [0.0; HEADS];
+    for (h, q) in Question::ALL.into_iter().enumerate() {
+        t[h] = if e.labels.contains(q) { 1.0 } else { 0.0 };
+    }
+    t[NONE] = if e.labels.is_empty() { 1.0 } else { 0.0 };
+    t
 }
 
 struct Fitted {
     /// `weights[j][q]`.
-    weights: Vec<[f64; 3]>,
-    bias: [f64; 3],
+    weights: Vec<[f64; HEADS]>,
+    bias: [f64; HEADS],
 }
 
 impl Fitted {
-    fn predict(&self, row: &Row) -> [f64; 3] {
+    fn predict(&self, row: &Row) -> [f64; HEADS] {
         let mut z = self.bias;
         for &j in &row.idx {
             let w = &self.weights[j as usize];
-            for q in 0..3 {
-                z[q] += w[q] * row.value;
+            for (z, w) in z.iter_mut().zip(w) {
+                *z += w * row.value;
             }
         }
         z.map(sigmoid)
     }
 }
 
-/// One-vs-rest L2-regularized logistic regression, minimized by full-batch
+/// One-vs-rest L2-regularized logistic regression (one head per question
+/// plus the "not a contribution" head), minimized by full-batch
 /// Nesterov accelerated gradient descent with adaptive restart. The loss is
 /// smooth with a known Lipschitz constant (rows have unit norm plus the
 /// bias), so the step size needs no tuning.
 fn fit(
     rows: &[Row],
-    targets: &[[f64; 3]],
+    targets: &[[f64; HEADS]],
     ids: &[usize],
     dim: usize,
     l2: f64,
@@ -231,9 +242,9 @@ fn fit(
     let n = ids.len() as f64;
     // |x|^2 <= 1 (features) + 1 (bias); logistic curvature <= 1/4.
     let step = 1.0 / (0.25 * 2.0 + l2);
-    let mut weights = vec![[0.0; 3]; dim];
-    let mut bias = [0.0; 3];
-    for q in 0..3 {
+    let mut weights = vec![[0.0; HEADS]; dim];
+    let mut bias = [0.0; HEADS];
+    for q in 0..HEADS {
         let mut x = vec![0.0; dim + 1]; // last entry: bias
         let mut y = x.clone();
         let mut grad = vec![0.0; dim + 1];
@@ -291,7 +302,7 @@ fn fit(
 /// The threshold with the best F1 on out-of-fold scores: the midpoint
 /// between two consecutive distinct scores. Ties go to the threshold
 /// closest to 0.5, the uninformed choice.
-fn best_f1_threshold(scores: &[[f64; 3]], targets: &[[f64; 3]], q: usize) -> (f64, f64) {
+fn best_f1_threshold(scores: &[[f64; HEADS]], targets: &[[f64; HEADS]], q: usize) -> (f64, f64) {
     let mut s: Vec<(f64, bool)> = scores
         .iter()
         .zip(targets)
@@ -329,8 +340,8 @@ fn best_f1_threshold(scores: &[[f64; 3]], targets: &[[f64; 3]], q: usize) -> (f6
 /// The lowest threshold at or above `decide` at which out-of-fold precision
 /// reaches `target`; 1.0 (never confident) if none does.
 fn confident_threshold(
-    scores: &[[f64; 3]],
-    targets: &[[f64; 3]],
+    scores: &[[f64; HEADS]],
+    targets: &[[f64; HEADS]],
     q: usize,
     decide: f64,
     target: f64,
@@ -348,7 +359,11 @@ fn confident_threshold(
     let mut k = 0;
     while k < s.len() {
         if tp / total >= target {
-            return if k == 0 { decide } else { (s[k - 1].0 + s[k].0) / 2.0 };
+            return if k == 0 {
+                decide
+            } else {
+                (s[k - 1].0 + s[k].0) / 2.0
+            };
         }
         let v = s[k].0;
         while k < s.len() && s[k].0 == v {
@@ -366,10 +381,15 @@ fn confident_threshold(
 mod tests {
     use super::*;
 
+    /// Scores and targets on the first head only.
+    fn head0(v: &[f64]) -> Vec<[f64; HEADS]> {
+        v.iter().map(|&x| [x, 0.0, 0.0, 0.0]).collect()
+    }
+
     #[test]
     fn best_threshold_separates_separable_scores() {
-        let scores = [[0.9, 0.0, 0.0], [0.7, 0.0, 0.0], [0.3, 0.0, 0.0], [0.1, 0.0, 0.0]];
-        let targets = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]];
+        let scores = head0(&[0.9, 0.7, 0.3, 0.1]);
+        let targets = head0(&[1.0, 1.0, 0.0, 0.0]);
         let (t, f1) = best_f1_threshold(&scores, &targets, 0);
         assert!((t - 0.5).abs() < 1e-9);
         assert!((f1 - 1.0).abs() < 1e-9);
@@ -377,8 +397,8 @@ mod tests {
 
     #[test]
     fn confident_threshold_climbs_until_precision_is_reached() {
-        let scores = [[0.9, 0.0, 0.0], [0.8, 0.0, 0.0], [0.6, 0.0, 0.0], [0.55, 0.0, 0.0]];
-        let targets = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
+        let scores = head0(&[0.9, 0.8, 0.6, 0.55]);
+        let targets = head0(&[1.0, 1.0, 0.0, 1.0]);
         // From 0.5: 3/4 precision; above 0.55: 2/3; above 0.6: 2/2.
         let t = confident_threshold(&scores, &targets, 0, 0.5, 0.9);
         assert!((t - 0.7).abs() < 1e-9);

@@ -1,0 +1,182 @@
+//! The committed model against its corpus: reproducible training, held-out
+//! quality, explicit mentions, non-contributions.
+//!
+//! To regenerate the committed artefact after changing the corpus or the
+//! training code: `RECUEIL_BLESS_MODEL=1 cargo test -p recueil-classify
+//! --test model committed_model` (or `recueil train classifier`).
+
+use recueil_classify::{
+    evaluate, evaluate_explicit, parse_tsv, train, HyperParameters, Model, QuestionClassifier,
+    TrainOptions,
+};
+use recueil_core::engine::Classifier;
+use recueil_core::{EvidenceKind, Question, QuestionSet};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+const MODEL: &str = "models/classifier/questions.json";
+const TRAIN: &str = "fixtures/classify/train.tsv";
+
+fn options_of(committed: Option<&Model>) -> TrainOptions {
+    TrainOptions {
+        name: "questions".into(),
+        date: committed.map_or_else(|| "2022-01-26".into(), |m| m.training.date.clone()),
+        hyper_parameters: HyperParameters::default(),
+    }
+}
+
+fn set(s: &str) -> QuestionSet {
+    QuestionSet::parse_list(s).unwrap()
+}
+
+#[test]
+fn committed_model_is_what_training_produces() {
+    let committed = Model::from_json(&read(MODEL)).ok();
+    let trained = train(&read(TRAIN), &options_of(committed.as_ref())).unwrap();
+    let json = trained.to_json();
+    if std::env::var_os("RECUEIL_BLESS_MODEL").is_some() {
+        std::fs::write(root().join(MODEL), &json).unwrap();
+        return;
+    }
+    assert!(
+        read(MODEL) == json,
+        "{MODEL} is not what training on {TRAIN} produces; retrain it \
+         (RECUEIL_BLESS_MODEL=1 cargo test -p recueil-classify --test model committed_model)"
+    );
+}
+
+#[test]
+fn training_twice_gives_identical_bytes() {
+    let tsv = read(TRAIN);
+    let a = train(&tsv, &options_of(None)).unwrap().to_json();
+    let b = train(&tsv, &options_of(None)).unwrap().to_json();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn held_out_macro_f1_is_at_least_0_85() {
+    let c = QuestionClassifier::embedded().unwrap();
+    let heldout = parse_tsv(&read("fixtures/classify/heldout.tsv")).unwrap();
+    let train_ids: Vec<String> = parse_tsv(&read(TRAIN))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(
+        heldout.iter().all(|e| !train_ids.contains(&e.id)),
+        "held-out examples leaked into training"
+    );
+    let report = evaluate(&c, &heldout);
+    eprintln!("{report}");
+    assert!(report.macro_f1 >= 0.85, "macro-F1 {:.3}", report.macro_f1);
+    assert_eq!(report.explicit_accuracy, 1.0);
+}
+
+#[test]
+fn explicit_mentions_are_all_found_and_look_alikes_ignored() {
+    let examples = parse_tsv(&read("fixtures/classify/explicit.tsv")).unwrap();
+    assert!(examples.iter().filter(|e| e.labels.is_empty()).count() >= 30);
+    let report = evaluate_explicit(&examples);
+    eprintln!("{report}");
+    assert_eq!(report.accuracy, 1.0, "{report}");
+    // And the classifier follows them over the content model.
+    let c = QuestionClassifier::embedded().unwrap();
+    for e in examples.iter().filter(|e| !e.labels.is_empty()) {
+        let out = c.classify(&e.text, QuestionSet::empty());
+        assert_eq!(out.questions, e.labels, "{}", e.text);
+        assert!(out
+            .evidence
+            .iter()
+            .all(|ev| ev.kind == EvidenceKind::Explicit));
+    }
+}
+
+#[test]
+fn non_contributions_get_no_question_and_review() {
+    let c = QuestionClassifier::embedded().unwrap();
+    let heldout = parse_tsv(&read("fixtures/classify/heldout.tsv")).unwrap();
+    let mut texts: Vec<String> = heldout
+        .into_iter()
+        .filter(|e| e.labels.is_empty())
+        .map(|e| e.text)
+        .collect();
+    assert!(texts.len() >= 15);
+    texts.extend(
+        [
+            "",
+            "   ",
+            "allô ? allô ?",
+            "euh euh euh",
+            "oui bonjour c'est le cabinet médical, votre ordonnance est prête",
+            "je me suis trompée de numéro excusez-moi",
+        ]
+        .map(String::from),
+    );
+    for text in texts {
+        let out = c.classify(&text, QuestionSet::empty());
+        assert!(
+            out.questions.is_empty(),
+            "{text:?} filed under {}",
+            out.questions
+        );
+        assert!(out.needs_review, "{text:?} not sent to review");
+    }
+}
+
+#[test]
+fn ticked_boxes_decide_and_a_conflicting_mention_sends_to_review() {
+    let c = QuestionClassifier::embedded().unwrap();
+    let text =
+        "Il faudrait ouvrir des cafés solidaires dans chaque quartier pour les personnes seules.";
+    let out = c.classify(text, set("1"));
+    assert_eq!(out.questions, set("1"));
+    assert!(!out.needs_review);
+    assert_eq!(out.evidence[0].kind, EvidenceKind::Checkbox);
+
+    let out = c.classify(&format!("Question 3 : {text}"), set("1"));
+    assert_eq!(
+        out.questions,
+        set("1"),
+        "a mention never adds to ticked boxes"
+    );
+    assert!(out.needs_review, "box and text disagree");
+
+    let out = c.classify(&format!("Question 3 : {text}"), set("3"));
+    assert_eq!(out.questions, set("3"));
+    assert!(!out.needs_review);
+    let kinds: Vec<EvidenceKind> = out.evidence.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EvidenceKind::Checkbox, EvidenceKind::Explicit]);
+
+    let out = c.classify("", set("2"));
+    assert_eq!(out.questions, set("2"));
+    assert!(out.needs_review, "nothing to publish");
+}
+
+#[test]
+fn content_evidence_quotes_the_words_that_weighed() {
+    let c = QuestionClassifier::embedded().unwrap();
+    let out = c.classify_with_scores(
+        "Je propose qu'on crée une épicerie solidaire dans chaque quartier, il faudrait aussi des jardins partagés.",
+        QuestionSet::empty(),
+    );
+    let q3 = Question::new(3).unwrap();
+    assert!(out.classification.questions.contains(q3));
+    let ev = out
+        .classification
+        .evidence
+        .iter()
+        .find(|e| e.question == q3)
+        .unwrap();
+    assert_eq!(ev.kind, EvidenceKind::Content);
+    assert!(ev.cue.contains('«'), "{}", ev.cue);
+    assert!(out.scores[2] > 0.5);
+    assert_eq!(c.engine().name, "recueil-classify");
+    assert_eq!(c.engine().version, c.model().version);
+}
