@@ -1,0 +1,78 @@
+//! `recueil replay` and `recueil source`: operators' hands on sources.
+
+use crate::config::Settings;
+use recueil_core::SourceId;
+use recueil_store::SourceState;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// Sources to requeue.
+    ids: Vec<SourceId>,
+    /// Requeue every failed source.
+    #[arg(long, conflicts_with = "ids")]
+    failed: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SourceArgs {
+    id: SourceId,
+}
+
+pub async fn run(args: ReplayArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = super::store(settings).await?;
+    let ids = if args.failed {
+        store
+            .sources()
+            .await?
+            .into_iter()
+            .filter(|r| r.state == SourceState::Failed)
+            .map(|r| r.source.id)
+            .collect()
+    } else {
+        args.ids
+    };
+    let n = store.replay(&ids).await?;
+    println!(
+        "{n} of {} sources requeued (only failed sources are)",
+        ids.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn show(args: SourceArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = super::store(settings).await?;
+    let Some(record) = store.source(args.id).await? else {
+        anyhow::bail!("no source {}", args.id);
+    };
+    let s = &record.source;
+    println!("source    {}", s.id);
+    println!("channel   {}", s.channel);
+    println!(
+        "file      {} ({} bytes, {})",
+        s.original_name, s.size, s.media_type
+    );
+    println!("sha256    {}", s.sha256);
+    println!("received  {}", s.received_at);
+    if let Some(urn) = &s.urn {
+        println!("urn       {urn}");
+    }
+    println!(
+        "state     {} after {} attempt(s)",
+        record.state.as_str(),
+        record.attempts
+    );
+    if let Some(e) = &record.last_error {
+        println!("error     {e}");
+    }
+    if let Some(c) = store.contribution(s.id).await? {
+        println!(
+            "result    {} questions [{}] confidence {:.2} by {}",
+            c.status, c.questions, c.confidence, c.engine
+        );
+    }
+    for (at, kind, message) in store.events(s.id).await? {
+        println!("  {at}  {kind:<12} {message}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

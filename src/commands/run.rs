@@ -1,0 +1,149 @@
+//! `recueil run INBOX_DIR`: the embedded default.
+
+use crate::config::Settings;
+use recueil_core::{Channel, Contribution};
+use recueil_pipeline::embedded::run_inbox;
+use recueil_pipeline::Process;
+use recueil_store::Intake;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Folder holding voicemails and scans (searched recursively).
+    inbox: PathBuf,
+    /// Print the result as JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.inbox.is_dir(),
+        "{} is not a folder",
+        args.inbox.display()
+    );
+    let mut processes: Vec<Arc<dyn Process>> = Vec::new();
+    let mut missing = Vec::new();
+    for channel in Channel::ALL {
+        match crate::engines::process_for(channel, &settings.policy) {
+            Ok(p) => processes.push(p),
+            Err(m) => missing.push(m),
+        }
+    }
+    let store = super::store(settings).await?;
+    let report = run_inbox(
+        &store,
+        &args.inbox,
+        processes,
+        settings.queue.clone(),
+        settings.worker.clone(),
+        super::shutdown_on_signal(),
+    )
+    .await?;
+
+    for (path, why) in &report.skipped {
+        eprintln!("skipped {}: {why}", path.display());
+    }
+    for m in &missing {
+        let waiting = report
+            .unserved
+            .iter()
+            .find(|(c, _)| *c == m.channel)
+            .map_or(0, |(_, n)| *n);
+        if waiting > 0 {
+            eprintln!("warning: {m} ({waiting} waiting)");
+        }
+    }
+    let ours: HashSet<_> = report
+        .ingested
+        .iter()
+        .map(|(_, i)| match i {
+            Intake::Accepted(id) | Intake::Duplicate(id) => *id,
+        })
+        .collect();
+    let names: std::collections::HashMap<_, _> = report
+        .ingested
+        .iter()
+        .map(|(p, i)| match i {
+            Intake::Accepted(id) | Intake::Duplicate(id) => (*id, p.clone()),
+        })
+        .collect();
+    let contributions: Vec<Contribution> = store
+        .contributions()
+        .await?
+        .into_iter()
+        .filter(|c| ours.contains(&c.source_id))
+        .collect();
+    if args.json {
+        for c in &contributions {
+            println!("{}", serde_json::to_string(c)?);
+        }
+    } else {
+        print_table(&contributions, &names);
+    }
+    let failed = store
+        .sources()
+        .await?
+        .into_iter()
+        .filter(|r| ours.contains(&r.source.id) && r.state == recueil_store::SourceState::Failed)
+        .collect::<Vec<_>>();
+    for r in &failed {
+        eprintln!(
+            "failed {}: {}",
+            r.source.original_name,
+            r.last_error.as_deref().unwrap_or("?")
+        );
+    }
+    eprintln!(
+        "{} files, {} contributions, {} failed, {} skipped",
+        ours.len(),
+        contributions.len(),
+        failed.len(),
+        report.skipped.len()
+    );
+    Ok(if report.interrupted || !report.unserved.is_empty() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_table(
+    contributions: &[Contribution],
+    names: &std::collections::HashMap<recueil_core::SourceId, PathBuf>,
+) {
+    println!(
+        "{:<28} {:<9} {:<12} {:<9} {:>5}  text",
+        "file", "channel", "status", "questions", "conf"
+    );
+    for c in contributions {
+        let name = names
+            .get(&c.source_id)
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text: String = c.text.chars().take(60).collect();
+        println!(
+            "{:<28} {:<9} {:<12} {:<9} {:>5.2}  {}",
+            truncate(&name, 28),
+            c.channel.as_str(),
+            c.status.as_str(),
+            c.questions.to_string(),
+            c.confidence,
+            text
+        );
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,100 @@
+//! `recueil worker voicemail|ballot` and `recueil relay`.
+
+use crate::config::Settings;
+use recueil_core::Channel;
+use recueil_pipeline::{relay, worker};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ChannelArg {
+    Voicemail,
+    Ballot,
+}
+
+impl From<ChannelArg> for Channel {
+    fn from(c: ChannelArg) -> Channel {
+        match c {
+            ChannelArg::Voicemail => Channel::Voicemail,
+            ChannelArg::Ballot => Channel::Ballot,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    channel: ChannelArg,
+    /// Jobs processed at once (one consumer each).
+    #[arg(long, env = "RECUEIL_CONCURRENCY")]
+    concurrency: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct RelayArgs {
+    /// Seconds between two looks at the outbox.
+    #[arg(long, default_value_t = 2.0)]
+    poll_s: f64,
+}
+
+/// How often a worker's relay looks at the outbox.
+const RELAY_POLL: Duration = Duration::from_secs(2);
+
+pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let channel = Channel::from(args.channel);
+    let process = match crate::engines::process_for(channel, &settings.policy) {
+        Ok(p) => p,
+        Err(missing) => {
+            eprintln!("error: {missing}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let mut worker_settings = settings.worker.clone();
+    if let Some(n) = args.concurrency {
+        worker_settings.concurrency = n;
+    }
+    let store = super::store(settings).await?;
+    let queue = super::queue(settings).await?;
+    if settings.amqp_url.is_none() {
+        // The in-process queue starts empty: take over what is unfinished.
+        for job in store.unfinished().await? {
+            if job.channel == channel {
+                queue.publish(&job).await?;
+            }
+        }
+    }
+    let shutdown = super::shutdown_on_signal();
+    // Every worker also relays the outbox, so jobs stored while the broker
+    // was down reach it as soon as any worker can.
+    let relay = tokio::spawn(relay::run(
+        store.clone(),
+        queue.clone(),
+        Arc::new(Notify::new()),
+        RELAY_POLL,
+        shutdown.clone(),
+    ));
+    worker::run(store, queue, process, worker_settings, shutdown.clone()).await?;
+    shutdown.cancel();
+    let _ = relay.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn relay(args: RelayArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        settings.amqp_url.is_some(),
+        "relay needs a broker: set --amqp or RECUEIL_AMQP_URL"
+    );
+    let store = super::store(settings).await?;
+    let queue = super::queue(settings).await?;
+    let shutdown = super::shutdown_on_signal();
+    relay::run(
+        store,
+        queue,
+        Arc::new(Notify::new()),
+        Duration::try_from_secs_f64(args.poll_s)?,
+        shutdown,
+    )
+    .await;
+    Ok(ExitCode::SUCCESS)
+}
