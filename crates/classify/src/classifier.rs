@@ -29,6 +29,7 @@
 use crate::error::ClassifyError;
 use crate::explicit::find_mentions;
 use crate::model::{Model, Scorer, NONE};
+use crate::text::only_function_words;
 use recueil_core::engine::{Classification, Classifier};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Question, QuestionSet};
 use std::path::Path;
@@ -194,8 +195,9 @@ fn content_cue(text: &str, contributions: &[crate::model::Contribution], q: Ques
     let mut parts: Vec<String> = Vec::new();
     for c in top {
         let words = &text[c.start..c.end];
-        // A bigram and its own unigram say the same thing twice.
-        if parts.iter().any(|p| p.contains(words)) {
+        // A bigram and its own unigram say the same thing twice; "et" or
+        // "la" explain nothing.
+        if only_function_words(words) || parts.iter().any(|p| p.contains(words)) {
             continue;
         }
         parts.push(format!("« {words} » +{:.2}", c.weight[i]));

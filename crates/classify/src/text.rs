@@ -53,6 +53,30 @@ fn expand_elision(word: &str) -> Option<&'static str> {
     })
 }
 
+/// French function words. The model keeps them (inside bigrams they carry
+/// the syntax that matters: `il faudr`, `je propos`), but quoting "et" or
+/// "la" as the reason for a decision would explain nothing to a reviewer,
+/// so evidence skips terms made only of these.
+const FUNCTION_WORDS: &[&str] = &[
+    "le", "la", "les", "de", "des", "du", "un", "une", "et", "a", "au", "aux", "en", "dans",
+    "pour", "par", "sur", "avec", "ce", "cet", "cette", "ces", "il", "elle", "ils", "elles", "on",
+    "nous", "vous", "je", "me", "te", "se", "moi", "lui", "leur", "leurs", "y", "ne", "pas",
+    "plus", "que", "qui", "quoi", "est", "sont", "ai", "as", "ont", "c", "ca", "cela", "mais",
+    "ou", "donc", "alors", "voila", "bonjour", "oui", "tout", "tous", "toute", "toutes", "tres",
+    "bien", "si", "mon", "ma", "mes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "0", "1",
+    "2", "3", "d", "l", "j", "qu", "n", "s", "m", "t", "fait", "etre", "avoir", "ai", "suis", "es",
+    "sommes", "etes",
+];
+
+/// Whether every word of `text` is a function word (see [`FUNCTION_WORDS`]).
+pub(crate) fn only_function_words(text: &str) -> bool {
+    tokenize(text).iter().all(|t| {
+        is_filler(&t.norm)
+            || FUNCTION_WORDS.contains(&t.norm.as_str())
+            || t.norm.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
 /// Whether `word` is a hesitation that both registers should ignore.
 pub(crate) fn is_filler(word: &str) -> bool {
     FILLERS.contains(&word)

@@ -1,0 +1,222 @@
+//! `recueil classify`, `recueil eval classify`, `recueil train classifier`:
+//! the question classifier from the command line.
+//!
+//! All three are synchronous: classification and training are CPU-bound
+//! and take milliseconds to seconds; call them from `main` before (or
+//! outside) any async runtime, or through `spawn_blocking`.
+
+use anyhow::{bail, Context, Result};
+use recueil_classify::{
+    evaluate, evaluate_explicit, parse_tsv, train, HyperParameters, QuestionClassifier,
+    TrainOptions,
+};
+use recueil_core::{Question, QuestionSet};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// `recueil classify [TEXT|-] [--json] [--ticked 1,3] [--model FILE]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClassifyArgs {
+    /// The contribution's text; `-` or nothing reads standard input.
+    pub text: Option<String>,
+    /// Print JSON: questions, scores, evidence, needs_review.
+    #[arg(long)]
+    pub json: bool,
+    /// Boxes ticked on a paper form, e.g. `1,3`.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub ticked: String,
+    /// A model artefact to use instead of the one built in.
+    #[arg(long, value_name = "FILE", env = "RECUEIL_CLASSIFIER_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+/// `recueil eval classify FILE.tsv [--explicit] [--json] [--model FILE]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalClassifyArgs {
+    /// Labelled TSV: id, labels (`1,3` or empty), text.
+    pub file: PathBuf,
+    /// Evaluate only the explicit-mention detector; the labels are then the
+    /// questions each text explicitly names (empty for look-alikes).
+    #[arg(long)]
+    pub explicit: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A model artefact to use instead of the one built in.
+    #[arg(long, value_name = "FILE", env = "RECUEIL_CLASSIFIER_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+/// `recueil train classifier --train FILE.tsv --out FILE.json [--date YYYY-MM-DD]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainClassifierArgs {
+    /// Labelled TSV: id, labels, text.
+    #[arg(long, value_name = "FILE")]
+    pub train: PathBuf,
+    /// Where to write the model artefact; its file stem names the model.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Training date recorded in the artefact. Defaults to the date of
+    /// SOURCE_DATE_EPOCH when set, else today (UTC); pass the committed
+    /// model's date to reproduce it byte for byte.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+}
+
+fn load(model: Option<&Path>) -> Result<QuestionClassifier> {
+    Ok(match model {
+        Some(path) => QuestionClassifier::from_path(path)?,
+        None => QuestionClassifier::embedded().context("the built-in classifier model")?,
+    })
+}
+
+fn read_input(text: Option<&str>) -> Result<String> {
+    match text {
+        Some(t) if t != "-" => Ok(t.to_string()),
+        _ => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading the text from standard input")?;
+            Ok(s)
+        }
+    }
+}
+
+/// Classifies one text and prints the result.
+pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
+    let classifier = load(args.model.as_deref())?;
+    let ticked = QuestionSet::parse_list(&args.ticked)
+        .map_err(|e| anyhow::anyhow!("--ticked: {e}"))?;
+    let text = read_input(args.text.as_deref())?;
+    let out = classifier.classify_with_scores(&text, ticked);
+    let c = &out.classification;
+    if args.json {
+        let scores: BTreeMap<String, f64> = Question::ALL
+            .into_iter()
+            .zip(out.scores)
+            .map(|(q, s)| (q.to_string(), round3(s)))
+            .collect();
+        let json = serde_json::json!({
+            "questions": c.questions,
+            "scores": scores,
+            "evidence": c.evidence,
+            "needs_review": c.needs_review,
+        });
+        println!("{json}");
+    } else {
+        let set = if c.questions.is_empty() {
+            "none".to_string()
+        } else {
+            c.questions.to_string()
+        };
+        println!(
+            "questions: {set}{}",
+            if c.needs_review { "  (needs review)" } else { "" }
+        );
+        println!(
+            "scores:    1={:.2}  2={:.2}  3={:.2}  not a contribution={:.2}",
+            out.scores[0], out.scores[1], out.scores[2], out.not_contribution
+        );
+        for e in &c.evidence {
+            let kind = serde_json::to_value(e.kind)?;
+            println!(
+                "  {} {}: {}",
+                e.question,
+                kind.as_str().unwrap_or_default(),
+                e.cue
+            );
+        }
+    }
+    Ok(())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Evaluates the classifier (or the explicit-mention detector) on a
+/// labelled TSV and prints the figures.
+pub fn run_eval(args: &EvalClassifyArgs) -> Result<()> {
+    let tsv = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let examples = parse_tsv(&tsv).with_context(|| format!("parsing {}", args.file.display()))?;
+    if examples.is_empty() {
+        bail!("{} has no examples", args.file.display());
+    }
+    if args.explicit {
+        let report = evaluate_explicit(&examples);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{report}");
+        }
+        return Ok(());
+    }
+    let classifier = load(args.model.as_deref())?;
+    let report = evaluate(&classifier, &examples);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("model               {}", classifier.model().version);
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// Trains a model and writes the artefact. Same corpus and date give the
+/// same bytes.
+pub fn run_train(args: &TrainClassifierArgs) -> Result<()> {
+    let tsv = std::fs::read_to_string(&args.train)
+        .with_context(|| format!("reading {}", args.train.display()))?;
+    let name = args
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .context("--out needs a file name")?
+        .to_string();
+    let date = match &args.date {
+        Some(d) => d.clone(),
+        None => default_date()?,
+    };
+    let options = TrainOptions {
+        name,
+        date,
+        hyper_parameters: HyperParameters::default(),
+    };
+    let model = train(&tsv, &options)?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&args.out, model.to_json())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let t = &model.training;
+    println!(
+        "{} {}: {} examples, {} terms, L2 {}, cross-validated F1 {:.3}/{:.3}/{:.3} (macro {:.3}), written to {}",
+        model.name,
+        model.version,
+        t.corpus_examples,
+        model.vocabulary.len(),
+        t.chosen_l2,
+        t.cv_f1[0],
+        t.cv_f1[1],
+        t.cv_f1[2],
+        t.cv_macro_f1,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// SOURCE_DATE_EPOCH (reproducible builds' convention) or today, UTC.
+fn default_date() -> Result<String> {
+    let secs = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+        Err(_) => chrono::Utc::now().timestamp(),
+    };
+    let date = chrono::DateTime::from_timestamp(secs, 0).context("SOURCE_DATE_EPOCH out of range")?;
+    Ok(date.format("%Y-%m-%d").to_string())
+}
