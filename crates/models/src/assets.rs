@@ -215,38 +215,9 @@ pub fn parse_tiktoken(text: &[u8]) -> Result<Vec<Vec<u8>>, ConvertError> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::io::Write;
-
-    /// Builds a version-1 `.npy` of a C-ordered `<f4` 2-D array.
-    pub fn npy(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
-        let mut header =
-            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        for x in data {
-            out.extend_from_slice(&x.to_le_bytes());
-        }
-        out
-    }
-
-    /// Builds an `.npz` (deflated, like `np.savez_compressed`) holding `arrays`.
-    pub fn npz(arrays: &[(&str, Vec<u8>)]) -> Vec<u8> {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, bytes) in arrays {
-            zip.start_file(format!("{name}.npy"), opts).unwrap();
-            zip.write_all(bytes).unwrap();
-        }
-        zip.finish().unwrap().into_inner()
-    }
+    use crate::convert::synthetic::{npy, npz};
 
     #[test]
     fn reads_npz_arrays() {

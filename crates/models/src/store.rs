@@ -98,6 +98,9 @@ pub trait Downloader {
 #[derive(Debug, Clone)]
 pub struct PipDownloader {
     pub python: String,
+    /// Extra arguments for `pip download` (e.g. `--index-url URL`; pip's own
+    /// `PIP_*` environment variables and configuration apply as well).
+    pub extra_args: Vec<String>,
 }
 
 impl PipDownloader {
@@ -108,6 +111,7 @@ impl PipDownloader {
                 .ok()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "python3".into()),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -141,6 +145,7 @@ impl Downloader for PipDownloader {
                 "--dest",
             ])
             .arg(into)
+            .args(&self.extra_args)
             .arg(&requirement)
             .stdin(Stdio::null())
             .output()

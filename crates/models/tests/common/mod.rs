@@ -11,7 +11,12 @@ pub fn normalise(s: &str) -> Vec<String> {
     for c in s.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
             out.push(c);
-        } else if c.is_whitespace() || matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '-' | '\u{2010}' | '\u{2011}') {
+        } else if c.is_whitespace()
+            || matches!(
+                c,
+                '\'' | '\u{2019}' | '\u{2018}' | '-' | '\u{2010}' | '\u{2011}'
+            )
+        {
             out.push(' ');
         }
     }
@@ -53,5 +58,8 @@ fn normalisation_and_distance() {
     let w = |s: &str| normalise(s);
     assert_eq!(edit_distance(&w("a b c d"), &w("a x c")), 2);
     assert_eq!(edit_distance(&w(""), &w("a b")), 2);
-    assert_eq!(wer_counts("L'accident a eu lieu.", "l accident a eu lieu"), (0, 5));
+    assert_eq!(
+        wer_counts("L'accident a eu lieu.", "l accident a eu lieu"),
+        (0, 5)
+    );
 }
