@@ -87,8 +87,8 @@ fn read_input(text: Option<&str>) -> Result<String> {
 /// Classifies one text and prints the result.
 pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
     let classifier = load(args.model.as_deref())?;
-    let ticked = QuestionSet::parse_list(&args.ticked)
-        .map_err(|e| anyhow::anyhow!("--ticked: {e}"))?;
+    let ticked =
+        QuestionSet::parse_list(&args.ticked).map_err(|e| anyhow::anyhow!("--ticked: {e}"))?;
     let text = read_input(args.text.as_deref())?;
     let out = classifier.classify_with_scores(&text, ticked);
     let c = &out.classification;
@@ -98,13 +98,13 @@ pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
             .zip(out.scores)
             .map(|(q, s)| (q.to_string(), round3(s)))
             .collect();
-        let json = serde_json::json!({
-            "questions": c.questions,
-            "scores": scores,
-            "evidence": c.evidence,
-            "needs_review": c.needs_review,
-        });
-        println!("{json}");
+        let json = ClassifyJson {
+            questions: c.questions,
+            scores,
+            evidence: &c.evidence,
+            needs_review: c.needs_review,
+        };
+        println!("{}", serde_json::to_string(&json)?);
     } else {
         let set = if c.questions.is_empty() {
             "none".to_string()
@@ -113,7 +113,11 @@ pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
         };
         println!(
             "questions: {set}{}",
-            if c.needs_review { "  (needs review)" } else { "" }
+            if c.needs_review {
+                "  (needs review)"
+            } else {
+                ""
+            }
         );
         println!(
             "scores:    1={:.2}  2={:.2}  3={:.2}  not a contribution={:.2}",
@@ -130,6 +134,16 @@ pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `--json` output, fields in this order.
+#[derive(serde::Serialize)]
+struct ClassifyJson<'a> {
+    questions: QuestionSet,
+    /// `{"1": 0.91, "2": 0.08, "3": 0.77}`
+    scores: BTreeMap<String, f64>,
+    evidence: &'a [recueil_core::Evidence],
+    needs_review: bool,
 }
 
 fn round3(x: f64) -> f64 {
@@ -217,6 +231,7 @@ fn default_date() -> Result<String> {
             .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
         Err(_) => chrono::Utc::now().timestamp(),
     };
-    let date = chrono::DateTime::from_timestamp(secs, 0).context("SOURCE_DATE_EPOCH out of range")?;
+    let date =
+        chrono::DateTime::from_timestamp(secs, 0).context("SOURCE_DATE_EPOCH out of range")?;
     Ok(date.format("%Y-%m-%d").to_string())
 }

@@ -163,16 +163,13 @@ impl Model {
 #[derive(Default)]
 struct InlineArrays {
     pretty: serde_json::ser::PrettyFormatter<'static>,
-    depth: usize,
 }
 
 impl serde_json::ser::Formatter for InlineArrays {
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
         w.write_all(b"[")
     }
     fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
         w.write_all(b"]")
     }
     fn begin_array_value<W: ?Sized + std::io::Write>(
