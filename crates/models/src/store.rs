@@ -715,7 +715,8 @@ mod tests {
         let good = hex::encode(Sha256::digest(b"hello"));
         // wrong checksum: refused, nothing installed, no leftovers
         let e = write_verified(&path, &"0".repeat(64), "m", |w| {
-            Ok(w.write_all(b"hello").unwrap())
+            w.write_all(b"hello")
+                .map_err(|e| ModelError::io(Path::new("m"), e))
         })
         .unwrap_err();
         assert!(matches!(e, ModelError::ChecksumMismatch { .. }), "{e}");
@@ -737,7 +738,10 @@ mod tests {
         );
         // success
         assert_eq!(
-            write_verified(&path, &good, "m", |w| Ok(w.write_all(b"hello").unwrap())).unwrap(),
+            write_verified(&path, &good, "m", |w| w
+                .write_all(b"hello")
+                .map_err(|e| ModelError::io(Path::new("m"), e)))
+            .unwrap(),
             5
         );
         assert_eq!(fs::read(&path).unwrap(), b"hello");
