@@ -39,9 +39,29 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// One source's record and history.
     Source(commands::replay::SourceArgs),
+    /// Which questions a text answers, and why.
+    Classify(commands::classify::ClassifyArgs),
+    /// Measure an engine on material with ground truth.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Train a model from a committed corpus.
+    #[command(subcommand)]
+    Train(TrainCommand),
     /// Database maintenance.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Precision, recall and F1 per question on a labelled TSV file.
+    Classify(commands::classify::EvalClassifyArgs),
+}
+
+#[derive(Subcommand)]
+enum TrainCommand {
+    /// The question classifier's content model.
+    Classifier(commands::classify::TrainClassifierArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +74,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Commands that need neither database nor broker.
+    let offline = match &cli.command {
+        Command::Classify(a) => Some(commands::classify::run_classify(a)),
+        Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a)),
+        Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
+        _ => None,
+    };
+    if let Some(result) = offline {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = runtime.block_on(async {
         let settings = cli.connection.settings()?;
         match cli.command {
@@ -65,6 +101,9 @@ fn main() -> ExitCode {
             Command::Replay(a) => commands::replay::run(a, &settings).await,
             Command::Source(a) => commands::replay::show(a, &settings).await,
             Command::Db(c) => commands::db::run(c, &settings).await,
+            Command::Classify(_) | Command::Eval(_) | Command::Train(_) => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {

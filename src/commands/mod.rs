@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod classify;
 pub mod db;
 pub mod ingest;
 pub mod replay;

@@ -55,9 +55,14 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), recueil_queue::QueueError> {
     let channel = process.channel();
+    // Subscribe every consumer before starting any, so that a broker that
+    // is unreachable at start-up is reported rather than half-served.
+    let mut consumers = Vec::new();
+    for _ in 0..settings.concurrency.max(1) {
+        consumers.push(queue.consume(channel).await?);
+    }
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..settings.concurrency.max(1) {
-        let consumer = queue.consume(channel).await?;
+    for (n, consumer) in consumers.into_iter().enumerate() {
         let worker = Worker {
             store: store.clone(),
             process: process.clone(),

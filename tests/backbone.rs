@@ -1,0 +1,375 @@
+//! The backbone end to end, against the real PostgreSQL and RabbitMQ (and
+//! SQLite with the in-process queue): a file goes in, one contribution
+//! comes out, whatever is delivered twice or fails in between.
+
+use recueil_core::{Channel, Job, Question, SourceId, Status};
+use recueil_pipeline::intake::{ingest_file, new_source, Arrival};
+use recueil_pipeline::relay::relay_pending;
+use recueil_pipeline::worker::{self, WorkerSettings};
+use recueil_pipeline::Shutdown;
+use recueil_queue::{Queue, QueueConfig};
+use recueil_store::{Intake, SourceState, Store};
+use recueil_testkit::{voicemail_process, wait_until, wav, TcpProxy, TestBroker, TestDb};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn memory_config() -> QueueConfig {
+    QueueConfig {
+        retry_delay: Duration::from_millis(100),
+        delivery_limit: 3,
+        ..QueueConfig::default()
+    }
+}
+
+async fn ingest(store: &Store, script: &str) -> SourceId {
+    let bytes = wav(script);
+    let source = new_source("msg.wav", &bytes, &Arrival::new(Channel::Voicemail));
+    match store.ingest(&source, &bytes).await.unwrap() {
+        Intake::Accepted(id) => id,
+        Intake::Duplicate(id) => panic!("{id} unexpectedly a duplicate"),
+    }
+}
+
+fn settings(max_attempts: u32) -> WorkerSettings {
+    WorkerSettings {
+        concurrency: 2,
+        max_attempts,
+        shutdown_grace: Duration::from_secs(5),
+    }
+}
+
+fn start_worker(
+    store: &Store,
+    queue: &Queue,
+    settings: WorkerSettings,
+) -> (Shutdown, tokio::task::JoinHandle<()>) {
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(worker::run(
+        store.clone(),
+        queue.clone(),
+        voicemail_process(),
+        settings,
+        shutdown.clone(),
+    ));
+    let handle = tokio::spawn(async move { task.await.unwrap().unwrap() });
+    (shutdown, handle)
+}
+
+async fn contributions(store: &Store) -> usize {
+    store.contributions().await.unwrap().len()
+}
+
+/// N sources in, N contributions out, each linked to its source; a file
+/// ingested twice and a job delivered twice change nothing.
+async fn exactly_once(db: TestDb, queue: Queue) {
+    const N: usize = 12;
+    let store = Store::connect(&db.url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let path = dir.path().join(format!("msg{i}.wav"));
+        let text = if i % 3 == 0 {
+            format!("message {i} pour la question 2")
+        } else {
+            format!("message {i}")
+        };
+        std::fs::write(&path, wav(&text)).unwrap();
+        let arrival = Arrival::new(Channel::Voicemail);
+        let Intake::Accepted(id) = ingest_file(&store, &path, &arrival).await.unwrap() else {
+            panic!("new file reported as duplicate");
+        };
+        ids.push(id);
+        // The same bytes again, under another name: nothing new.
+        let again = dir.path().join(format!("copy{i}.wav"));
+        std::fs::copy(&path, &again).unwrap();
+        assert_eq!(
+            ingest_file(&store, &again, &arrival).await.unwrap(),
+            Intake::Duplicate(id)
+        );
+    }
+    assert_eq!(store.counts().await.unwrap().outbox, N as u64);
+    assert_eq!(relay_pending(&store, &queue).await.unwrap(), N);
+    // A redelivery, as after a relay crash between publish and delete.
+    queue
+        .publish(&Job::new(ids[0], Channel::Voicemail))
+        .await
+        .unwrap();
+
+    let (shutdown, worker) = start_worker(&store, &queue, settings(3));
+    wait_until("every source processed", WAIT, || async {
+        store.counts().await.unwrap().done == N as u64
+    })
+    .await;
+    // Let the duplicate job be consumed too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shutdown.cancel();
+    worker.await.unwrap();
+
+    let stored = store.contributions().await.unwrap();
+    assert_eq!(stored.len(), N);
+    for (i, id) in ids.iter().enumerate() {
+        let c = stored.iter().find(|c| c.source_id == *id).expect("linked");
+        let record = store.source(*id).await.unwrap().unwrap();
+        assert_eq!(record.state, SourceState::Done);
+        assert_eq!(c.received_at, record.source.received_at);
+        assert_eq!(c.status, Status::Published);
+        assert_eq!(c.raw_text, String::from_utf8_lossy(&wav(&c.raw_text)[16..]));
+        let q2 = c.questions.contains(Question::new(2).unwrap());
+        assert_eq!(q2, i % 3 == 0, "questions of message {i}");
+        assert!(store
+            .original(&record.source.sha256)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    assert_eq!(store.counts().await.unwrap().outbox, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_postgres_rabbitmq() {
+    let broker = TestBroker::new(5);
+    let queue = Queue::amqp(&broker.url, broker.config.clone())
+        .await
+        .unwrap();
+    exactly_once(TestDb::postgres().await, queue).await;
+    assert_eq!(
+        broker
+            .ready(&broker.config.work_queue(Channel::Voicemail))
+            .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_sqlite_in_process() {
+    exactly_once(TestDb::sqlite(), Queue::memory(memory_config())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_sqlite_rabbitmq() {
+    let broker = TestBroker::new(5);
+    let queue = Queue::amqp(&broker.url, broker.config.clone())
+        .await
+        .unwrap();
+    exactly_once(TestDb::sqlite(), queue).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_postgres_in_process() {
+    exactly_once(TestDb::postgres().await, Queue::memory(memory_config())).await;
+}
+
+/// Bad jobs end dead-lettered with the reason on their source, and the
+/// worker keeps serving the good ones.
+async fn failures(db: TestDb, queue: Queue) -> usize {
+    let store = Store::connect(&db.url).await.unwrap();
+    let transient = ingest(&store, "FAIL-TRANSIENT").await;
+    let permanent = ingest(&store, "FAIL-PERMANENT").await;
+    let panicking = ingest(&store, "PANIC").await;
+    let silent = ingest(&store, "SILENCE").await;
+    let good = ingest(&store, "un bon message").await;
+    relay_pending(&store, &queue).await.unwrap();
+    match &queue {
+        Queue::Memory(m) => m.publish_raw(Channel::Voicemail, b"{not json".to_vec()),
+        Queue::Amqp(_) => {
+            // A message of a future schema, as a newer producer would send.
+            let mut job = Job::new(SourceId::new(), Channel::Voicemail);
+            job.schema = 99;
+            let json = serde_json::to_vec(&job).unwrap();
+            publish_raw_amqp(&queue, json).await;
+        }
+    }
+    let (shutdown, worker) = start_worker(&store, &queue, settings(3));
+    wait_until("all settled", WAIT, || async {
+        let c = store.counts().await.unwrap();
+        c.done == 2 && c.failed == 3
+    })
+    .await;
+    let good_c = store.contribution(good).await.unwrap().unwrap();
+    assert_eq!(good_c.status, Status::Published);
+    let silent_c = store.contribution(silent).await.unwrap().unwrap();
+    assert_eq!(silent_c.status, Status::Empty);
+    assert!(silent_c.text.is_empty() && silent_c.questions.is_empty());
+
+    let t = store.source(transient).await.unwrap().unwrap();
+    assert_eq!(t.attempts, 3, "three attempts before giving up");
+    assert!(t
+        .last_error
+        .unwrap()
+        .contains("attempt 3: transient failure: engine busy"));
+    let p = store.source(permanent).await.unwrap().unwrap();
+    assert_eq!(p.attempts, 1, "a bad input is not retried");
+    assert!(p.last_error.unwrap().contains("msg.wav: not audio"));
+    let x = store.source(panicking).await.unwrap().unwrap();
+    assert!(x.last_error.unwrap().contains("engine crashed"));
+    // The worker survived all of that: one more good job.
+    let after = ingest(&store, "encore un message").await;
+    relay_pending(&store, &queue).await.unwrap();
+    wait_until("the job after the failures", WAIT, || async {
+        store.contribution(after).await.unwrap().is_some()
+    })
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+    assert_eq!(contributions(&store).await, 3);
+    match &queue {
+        Queue::Memory(m) => m.dead().len(),
+        Queue::Amqp(_) => 0,
+    }
+}
+
+async fn publish_raw_amqp(queue: &Queue, payload: Vec<u8>) {
+    let config = queue.config().clone();
+    let conn = lapin::Connection::connect(
+        &recueil_testkit::amqp_url(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.basic_publish(
+        "".into(),
+        config.work_queue(Channel::Voicemail).as_str().into(),
+        lapin::options::BasicPublishOptions::default(),
+        &payload,
+        lapin::BasicProperties::default(),
+    )
+    .await
+    .unwrap();
+    conn.close(200, "bye".into()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_recorded_and_dead_lettered_postgres_rabbitmq() {
+    let broker = TestBroker::new(5);
+    let queue = Queue::amqp(&broker.url, broker.config.clone())
+        .await
+        .unwrap();
+    failures(TestDb::postgres().await, queue).await;
+    // transient (after its attempts), permanent, panic, future schema.
+    let dead = broker.config.dead_queue();
+    wait_until("four dead letters", WAIT, || async {
+        broker.ready(&dead).await == 4
+    })
+    .await;
+    assert_eq!(
+        broker
+            .ready(&broker.config.work_queue(Channel::Voicemail))
+            .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_recorded_and_dead_lettered_sqlite_in_process() {
+    let dead = failures(TestDb::sqlite(), Queue::memory(memory_config())).await;
+    assert_eq!(dead, 4);
+}
+
+/// The broker goes away: intake keeps the source in the outbox, and the
+/// job reaches the queue once the broker is back, through a reconnection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_down_at_intake_loses_nothing() {
+    let broker = TestBroker::new(5);
+    let mut proxy = TcpProxy::start("127.0.0.1:5672").await;
+    let db = TestDb::postgres().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let queue = Queue::amqp(&proxy.amqp_url(), broker.config.clone())
+        .await
+        .unwrap();
+
+    proxy.cut();
+    let id = ingest(&store, "message pendant la panne, question 1").await;
+    assert!(
+        relay_pending(&store, &queue).await.is_err(),
+        "broker is down"
+    );
+    assert_eq!(store.counts().await.unwrap().outbox, 1, "job kept");
+    assert_eq!(
+        store.source(id).await.unwrap().unwrap().state,
+        SourceState::Queued
+    );
+    // Unreachable from the start too: a clear error, nothing lost.
+    let err = Queue::amqp(&proxy.amqp_url(), broker.config.clone())
+        .await
+        .err()
+        .expect("unreachable");
+    assert!(err.to_string().contains("cannot reach the broker"), "{err}");
+    assert!(
+        !err.to_string().contains("guest:guest"),
+        "no password in errors"
+    );
+
+    proxy.restore().await;
+    assert_eq!(relay_pending(&store, &queue).await.unwrap(), 1);
+    assert_eq!(store.counts().await.unwrap().outbox, 0);
+    let (shutdown, worker) = start_worker(&store, &queue, settings(3));
+    wait_until("processed after the outage", WAIT, || async {
+        store.contribution(id).await.unwrap().is_some()
+    })
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+}
+
+/// A worker whose broker restarts reconnects and goes on consuming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_reconnects_after_a_broker_outage() {
+    let broker = TestBroker::new(5);
+    let mut proxy = TcpProxy::start("127.0.0.1:5672").await;
+    let db = TestDb::postgres().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let through_proxy = Queue::amqp(&proxy.amqp_url(), broker.config.clone())
+        .await
+        .unwrap();
+    let direct = Queue::amqp(&broker.url, broker.config.clone())
+        .await
+        .unwrap();
+    let (shutdown, worker) = start_worker(&store, &through_proxy, settings(3));
+    let first = ingest(&store, "avant la panne").await;
+    relay_pending(&store, &direct).await.unwrap();
+    wait_until("first job", WAIT, || async {
+        store.contribution(first).await.unwrap().is_some()
+    })
+    .await;
+    proxy.cut();
+    let second = ingest(&store, "pendant la panne").await;
+    relay_pending(&store, &direct).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(store.contribution(second).await.unwrap().is_none());
+    proxy.restore().await;
+    wait_until("second job after reconnection", WAIT, || async {
+        store.contribution(second).await.unwrap().is_some()
+    })
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+}
+
+/// Shutdown hands a job that does not finish in time back to the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hands_back_the_job_in_hand() {
+    let db = TestDb::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    let queue = Queue::memory(memory_config());
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("started");
+    let id = ingest(&store, &format!("SLOW 2 {}", marker.display())).await;
+    relay_pending(&store, &queue).await.unwrap();
+    let mut s = settings(3);
+    s.shutdown_grace = Duration::from_millis(100);
+    s.concurrency = 1;
+    let (shutdown, worker) = start_worker(&store, &queue, s);
+    wait_until("job started", WAIT, || async { marker.exists() }).await;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(1), worker)
+        .await
+        .expect("worker stops within the grace period")
+        .unwrap();
+    let Queue::Memory(m) = &queue else {
+        unreachable!()
+    };
+    assert_eq!(m.pending(Channel::Voicemail), 1, "job back in the queue");
+    assert!(store.contribution(id).await.unwrap().is_none());
+}

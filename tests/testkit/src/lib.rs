@@ -1,0 +1,363 @@
+//! Test doubles and real-service fixtures for recueil's tests.
+//!
+//! Only tests depend on this crate. The doubles are scripted by the bytes of
+//! a test "recording": `wav("FAIL-TRANSIENT")` makes the transcriber fail
+//! transiently, and so on, so one worker can be handed good and bad jobs.
+
+use recueil_core::engine::{Classification, Classifier, Media, Transcriber, Transcript};
+use recueil_core::{EngineInfo, Evidence, EvidenceKind, Failure, Question, QuestionSet};
+use recueil_pipeline::{Policy, Process};
+use recueil_queue::QueueConfig;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A tiny file that sniffs as WAV and carries `script` for the doubles.
+pub fn wav(script: &str) -> Vec<u8> {
+    let mut bytes = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+    bytes.extend_from_slice(script.as_bytes());
+    bytes
+}
+
+fn script(media: &Media<'_>) -> String {
+    String::from_utf8_lossy(media.bytes.get(16..).unwrap_or_default()).into_owned()
+}
+
+/// A transcriber that "hears" the script. Scripts:
+/// `FAIL-TRANSIENT`, `FAIL-PERMANENT`, `PANIC`, `ABORT` (kills the process),
+/// `SLOW <seconds> <marker-path>` (writes the marker, then sleeps),
+/// `SLOW-ONCE <marker-path>` (the first time: writes the marker and sleeps
+/// a minute, to be killed; when the marker exists: a transcript),
+/// `SILENCE`; anything else is the transcript.
+pub struct ScriptedTranscriber;
+
+impl Transcriber for ScriptedTranscriber {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: "scripted".into(),
+            version: "test".into(),
+        }
+    }
+
+    fn transcribe(&self, media: Media<'_>) -> Result<Transcript, Failure> {
+        let script = script(&media);
+        let mut transcript = Transcript {
+            text: script.clone(),
+            language: "fr".into(),
+            duration_s: 1.0,
+            speech_s: 1.0,
+            confidence: 0.9,
+            no_speech: false,
+            segments: Vec::new(),
+        };
+        match script.as_str() {
+            "FAIL-TRANSIENT" => return Err(Failure::transient("engine busy")),
+            "FAIL-PERMANENT" => {
+                return Err(Failure::permanent(format!("{}: not audio", media.name)))
+            }
+            "PANIC" => panic!("scripted panic"),
+            "ABORT" => std::process::abort(),
+            "SILENCE" => {
+                transcript.text.clear();
+                transcript.no_speech = true;
+            }
+            s if s.starts_with("SLOW ") => {
+                let (secs, marker) = s[5..].split_once(' ').expect("SLOW <s> <marker>");
+                std::fs::write(marker, b"started").expect("marker");
+                std::thread::sleep(Duration::from_secs_f64(secs.parse().expect("seconds")));
+            }
+            s if s.starts_with("SLOW-ONCE ") => {
+                let marker = &s[10..];
+                if !std::path::Path::new(marker).exists() {
+                    std::fs::write(marker, b"started").expect("marker");
+                    std::thread::sleep(Duration::from_secs(60));
+                }
+                transcript.text = "message after a crash, question 3".into();
+            }
+            _ => {}
+        }
+        Ok(transcript)
+    }
+}
+
+/// Files under the questions named as "question N"; question 1 otherwise.
+pub struct KeywordClassifier;
+
+impl Classifier for KeywordClassifier {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: "keyword".into(),
+            version: "test".into(),
+        }
+    }
+
+    fn classify(&self, text: &str, ticked: QuestionSet) -> Classification {
+        let mut questions = ticked;
+        let mut evidence = Vec::new();
+        for q in Question::ALL {
+            if text.contains(&format!("question {q}")) {
+                questions.insert(q);
+                evidence.push(Evidence {
+                    question: q,
+                    kind: EvidenceKind::Explicit,
+                    cue: format!("question {q}"),
+                });
+            }
+        }
+        if questions.is_empty() {
+            questions.insert(Question::new(1).expect("1"));
+        }
+        Classification {
+            questions,
+            evidence,
+            needs_review: false,
+        }
+    }
+}
+
+/// The real voicemail worker over the doubles.
+pub fn voicemail_process() -> Arc<dyn Process> {
+    Arc::new(recueil_voicemail::VoicemailWorker::new(
+        Arc::new(ScriptedTranscriber),
+        Arc::new(KeywordClassifier),
+        Policy::default(),
+    ))
+}
+
+/// A fresh database: an SQLite file in a temporary folder, or a new
+/// PostgreSQL database dropped when this value is.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+/// The server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("RECUEIL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("RECUEIL_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDb {
+            url: format!("sqlite://{}", dir.path().join("recueil.db").display()),
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    pub async fn postgres() -> TestDb {
+        use sqlx::Connection;
+        let name = format!("recueil_t_{}", uuid::Uuid::new_v4().simple());
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL must be running for this test (see README)");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').expect("URL has a database").0;
+        TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+
+    /// Both backends, for tests that must hold on each.
+    pub async fn both() -> [TestDb; 2] {
+        [TestDb::sqlite(), TestDb::postgres().await]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee: use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Queue names of one test on the shared RabbitMQ, deleted afterwards.
+pub struct TestBroker {
+    pub url: String,
+    pub config: QueueConfig,
+}
+
+impl TestBroker {
+    pub fn new(delivery_limit: u32) -> TestBroker {
+        TestBroker {
+            url: amqp_url(),
+            config: QueueConfig {
+                prefix: format!("t{}", uuid::Uuid::new_v4().simple()),
+                delivery_limit,
+                retry_delay: Duration::from_millis(200),
+                prefetch: 1,
+            },
+        }
+    }
+
+    /// Messages ready in `queue`.
+    pub async fn ready(&self, queue: &str) -> u64 {
+        let q = recueil_queue::Queue::amqp(&self.url, self.config.clone())
+            .await
+            .expect("broker");
+        q.depths()
+            .await
+            .expect("depths")
+            .into_iter()
+            .find(|d| d.queue == queue)
+            .map_or(0, |d| d.ready)
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let config = self.config.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+                let Ok(conn) =
+                    lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await
+                else {
+                    return;
+                };
+                let Ok(ch) = conn.create_channel().await else {
+                    return;
+                };
+                let mut names = vec![config.dead_queue()];
+                for c in recueil_core::Channel::ALL {
+                    names.push(config.work_queue(c));
+                    names.push(config.retry_queue(c));
+                }
+                for n in names {
+                    let _ = ch
+                        .queue_delete(n.as_str().into(), QueueDeleteOptions::default())
+                        .await;
+                }
+                let _ = ch
+                    .exchange_delete(
+                        config.dead_letter_exchange().as_str().into(),
+                        ExchangeDeleteOptions::default(),
+                    )
+                    .await;
+                let _ = conn.close(200, "bye".into()).await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Polls `check` until it holds or `timeout` passes; panics with `what`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A TCP relay in front of RabbitMQ that a test can cut and restore, to
+/// play a broker outage without stopping the shared broker.
+pub struct TcpProxy {
+    port: u16,
+    target: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: &str) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut proxy = TcpProxy {
+            port,
+            target: target.to_owned(),
+            task: None,
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The broker URL through this proxy.
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Refuses new connections and cuts the open ones.
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Accepts connections again on the same port.
+    pub async fn restore(&mut self) {
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        self.serve(listener);
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
