@@ -18,6 +18,9 @@ pub struct Media<'a> {
     pub media_type: &'a str,
     /// The name given at intake, used in error messages.
     pub name: &'a str,
+    /// The page to read in a multi-page scan, from 1; 0 for a whole file
+    /// (a recording, a single-page image).
+    pub page: u32,
 }
 
 /// One stretch of recognised speech.

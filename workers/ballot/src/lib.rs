@@ -46,6 +46,7 @@ impl Process for BallotWorker {
             bytes: original,
             media_type: &source.media_type,
             name: &source.original_name,
+            page: source.page,
         })?;
         let urn_conflict = matches!((&reading.urn, &source.urn), (Some(a), Some(b)) if a != b);
         let mut contribution = Contribution {

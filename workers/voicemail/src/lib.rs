@@ -45,6 +45,7 @@ impl Process for VoicemailWorker {
             bytes: original,
             media_type: &source.media_type,
             name: &source.original_name,
+            page: source.page,
         })?;
         let engine = EngineInfo::combined(self.transcriber.engine(), self.classifier.engine());
         let mut contribution = Contribution {
