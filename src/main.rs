@@ -39,6 +39,8 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// One source's record and history.
     Source(commands::replay::SourceArgs),
+    /// Speech models: fetch, verify, list.
+    Models(commands::models::ModelsArgs),
     /// Which questions a text answers, and why.
     Classify(commands::classify::ClassifyArgs),
     /// Measure an engine on material with ground truth.
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
             Command::Replay(a) => commands::replay::run(a, &settings).await,
             Command::Source(a) => commands::replay::show(a, &settings).await,
             Command::Db(c) => commands::db::run(c, &settings).await,
+            Command::Models(a) => commands::models::run(a).await.map(|()| ExitCode::SUCCESS),
             Command::Classify(_) | Command::Eval(_) | Command::Train(_) => {
                 unreachable!("handled above")
             }

@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod db;
 pub mod ingest;
+pub mod models;
 pub mod replay;
 pub mod run;
 pub mod status;

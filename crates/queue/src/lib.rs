@@ -135,7 +135,7 @@ impl Queue {
     /// Starts consuming a channel's work queue.
     pub async fn consume(&self, channel: Channel) -> Result<Consumer, QueueError> {
         Ok(match self {
-            Queue::Amqp(q) => Consumer::Amqp(q.consume(channel).await?),
+            Queue::Amqp(q) => Consumer::Amqp(Box::new(q.consume(channel).await?)),
             Queue::Memory(q) => Consumer::Memory(q.consume(channel)),
         })
     }
@@ -151,7 +151,8 @@ impl Queue {
 
 /// A stream of deliveries from one work queue.
 pub enum Consumer {
-    Amqp(amqp::AmqpConsumer),
+    // Boxed: the AMQP consumer holds a connection and a channel (~600 bytes).
+    Amqp(Box<amqp::AmqpConsumer>),
     Memory(memory::MemoryConsumer),
 }
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A newcomer's first run: install what is missing, build, and process the
+# sample voicemails and scans of fixtures/inbox in the embedded mode
+# (SQLite file + in-process queue; no server needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cargo build --release
+db="${RECUEIL_DATABASE_URL:-sqlite://target/demo.db}"
+exec target/release/recueil --db "$db" run fixtures/inbox
