@@ -45,6 +45,15 @@ pub struct FileConfig {
     pub worker: WorkerSection,
     #[serde(default)]
     pub policy: PolicySection,
+    #[serde(default)]
+    pub privacy: PrivacySection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    /// Secret for caller references (prefer the environment variable).
+    pub caller_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +101,14 @@ pub struct Connection {
     /// Messages a consumer may hold unacknowledged.
     #[arg(long, env = "RECUEIL_PREFETCH", global = true)]
     pub prefetch: Option<u16>,
+    /// Secret turning caller numbers into keyed references (32+ bytes).
+    #[arg(
+        long,
+        env = "RECUEIL_CALLER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub caller_key: Option<String>,
     /// Configuration file (TOML).
     #[arg(long, env = "RECUEIL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -105,6 +122,7 @@ pub struct Settings {
     pub queue: QueueConfig,
     pub worker: WorkerSettings,
     pub policy: Policy,
+    pub caller_key: Option<recueil_privacy::CallerKey>,
 }
 
 impl Connection {
@@ -142,7 +160,15 @@ impl Connection {
         if let Some(r) = file.policy.review_below {
             policy.review_below = r;
         }
+        let caller_key = self
+            .caller_key
+            .clone()
+            .or(file.privacy.caller_key)
+            .map(|k| recueil_privacy::CallerKey::new(k.as_bytes()))
+            .transpose()
+            .context("invalid caller key (RECUEIL_CALLER_KEY)")?;
         Ok(Settings {
+            caller_key,
             database_url: self
                 .database_url
                 .clone()
@@ -189,6 +215,7 @@ mod tests {
             delivery_limit: None,
             retry_delay_s: None,
             prefetch: None,
+            caller_key: None,
             config: None,
         }
     }

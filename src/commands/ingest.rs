@@ -1,4 +1,4 @@
-//! `recueil ingest voicemail|ballots FILE...`
+//! `recueil ingest voicemail|ballots|asterisk`
 
 use crate::config::Settings;
 use anyhow::Context;
@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use recueil_core::{Channel, Urn};
 use recueil_pipeline::intake::{ingest_file, Arrival};
 use recueil_pipeline::relay::relay_pending;
-use recueil_store::Intake;
-use std::path::PathBuf;
+use recueil_store::{Intake, Store};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Subcommand)]
 pub enum IngestCommand {
@@ -16,6 +17,10 @@ pub enum IngestCommand {
     Voicemail {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The caller's number: stored only as a keyed reference
+        /// (needs RECUEIL_CALLER_KEY).
+        #[arg(long)]
+        caller: Option<String>,
         /// When the message was left (RFC 3339); default: now.
         #[arg(long)]
         received_at: Option<DateTime<Utc>>,
@@ -34,14 +39,38 @@ pub enum IngestCommand {
         #[arg(long)]
         received_at: Option<DateTime<Utc>>,
     },
+    /// An Asterisk voicemail spool (`<context>/<mailbox>/INBOX/msgNNNN.*`).
+    /// Idempotent: safe from cron or Asterisk's externnotify hook.
+    Asterisk {
+        spool: PathBuf,
+        /// Keep watching the spool, looking again every --interval-s.
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, default_value_t = 10.0)]
+        interval_s: f64,
+    },
+}
+
+/// What a batch of intake did.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    duplicates: usize,
+    refused: usize,
 }
 
 pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let (files, mut arrival) = match command {
-        IngestCommand::Voicemail { files, received_at } => {
+    let store = super::store(settings).await?;
+    let tally = match command {
+        IngestCommand::Voicemail {
+            files,
+            caller,
+            received_at,
+        } => {
             let mut a = Arrival::new(Channel::Voicemail);
             a.received_at = received_at;
-            (files, a)
+            a.caller_ref = caller.map(|c| caller_ref(settings, &c)).transpose()?;
+            ingest_files(&store, &files, &a, false).await?
         }
         IngestCommand::Ballots {
             files,
@@ -53,63 +82,131 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
             a.urn = urn;
             a.batch = batch;
             a.received_at = received_at;
-            (files, a)
+            ingest_files(&store, &files, &a, true).await?
+        }
+        IngestCommand::Asterisk {
+            spool,
+            watch,
+            interval_s,
+        } => {
+            if !watch {
+                ingest_spool(&store, &spool, settings).await?
+            } else {
+                let shutdown = super::shutdown_on_signal();
+                let interval = Duration::try_from_secs_f64(interval_s)?;
+                loop {
+                    let t = ingest_spool(&store, &spool, settings).await?;
+                    if t.accepted > 0 {
+                        hand_over(&store, settings).await;
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break Tally::default(),
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+            }
         }
     };
-    let store = super::store(settings).await?;
-    let progress = indicatif::ProgressBar::new(files.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .expect("valid template"),
+    println!(
+        "{} ingested, {} already there, {} refused",
+        tally.accepted, tally.duplicates, tally.refused
     );
-    if files.len() < 10 {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let (mut accepted, mut duplicates, mut bad) = (0, 0, 0);
-    for path in &files {
-        progress.set_message(path.display().to_string());
-        arrival.page = 0;
-        match ingest_file(&store, path, &arrival).await {
-            Ok(Intake::Accepted(id)) => {
-                accepted += 1;
-                progress.println(format!("{}  {}", id, path.display()));
-            }
-            Ok(Intake::Duplicate(id)) => {
-                duplicates += 1;
-                progress.println(format!(
-                    "{}  {}: already ingested, skipped",
-                    id,
-                    path.display()
-                ));
-            }
-            Err(e) if e.is_bad_input() => {
-                bad += 1;
-                progress.println(format!("error: {e}"));
-            }
-            Err(e) => return Err(e).context("intake stopped"),
-        }
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    println!("{accepted} ingested, {duplicates} already there, {bad} refused");
-
-    if let Some(url) = &settings.amqp_url {
-        // Hand the jobs to the broker now; if it is down they wait in the
-        // outbox for any running worker (or `recueil relay`) to deliver.
-        match super::queue(settings).await {
-            Ok(queue) => match relay_pending(&store, &queue).await {
-                Ok(n) => println!("{n} jobs queued on {}", super::redact(url)),
-                Err(e) => println!("broker error ({e}); jobs kept in the outbox"),
-            },
-            Err(e) => println!(
-                "broker unreachable ({e}); jobs kept in the outbox until a worker or `recueil relay` delivers them"
-            ),
-        }
-    } else {
-        println!("jobs kept in the outbox; `recueil run` or a worker will process them");
-    }
-    Ok(if bad > 0 {
+    hand_over(&store, settings).await;
+    Ok(if tally.refused > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn caller_ref(settings: &Settings, number: &str) -> anyhow::Result<String> {
+    let key = settings.caller_key.as_ref().context(
+        "a caller number needs a caller key (RECUEIL_CALLER_KEY): the number itself is never stored",
+    )?;
+    Ok(key.reference(number)?)
+}
+
+async fn ingest_files(
+    store: &Store,
+    files: &[PathBuf],
+    arrival: &Arrival,
+    progress_bar: bool,
+) -> anyhow::Result<Tally> {
+    let progress = indicatif::ProgressBar::new(files.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
+            .expect("valid template"),
+    );
+    if !progress_bar || files.len() < 10 {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut tally = Tally::default();
+    for path in files {
+        progress.set_message(path.display().to_string());
+        let line = ingest_one(store, path, arrival, &mut tally).await?;
+        progress.suspend(|| println!("{line}"));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok(tally)
+}
+
+async fn ingest_one(
+    store: &Store,
+    path: &Path,
+    arrival: &Arrival,
+    tally: &mut Tally,
+) -> anyhow::Result<String> {
+    Ok(match ingest_file(store, path, arrival).await {
+        Ok(Intake::Accepted(id)) => {
+            tally.accepted += 1;
+            format!("{id}  {}", path.display())
+        }
+        Ok(Intake::Duplicate(id)) => {
+            tally.duplicates += 1;
+            format!("{id}  {}: already ingested, skipped", path.display())
+        }
+        Err(e) if e.is_bad_input() => {
+            tally.refused += 1;
+            format!("error: {e}")
+        }
+        Err(e) => return Err(e).context("intake stopped"),
+    })
+}
+
+async fn ingest_spool(store: &Store, spool: &Path, settings: &Settings) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    for message in recueil_pipeline::asterisk::scan(spool)? {
+        let mut arrival = Arrival::new(Channel::Voicemail);
+        arrival.received_at = message.received_at;
+        arrival.batch = Some(match &message.msg_id {
+            Some(id) => format!("asterisk:{}:{id}", message.mailbox),
+            None => format!("asterisk:{}", message.mailbox),
+        });
+        arrival.caller_ref = message
+            .caller_number
+            .as_deref()
+            .map(|n| caller_ref(settings, n))
+            .transpose()?;
+        let line = ingest_one(store, &message.audio, &arrival, &mut tally).await?;
+        println!("{line}");
+    }
+    Ok(tally)
+}
+
+/// Hands the jobs to the broker now; if it is down they wait in the outbox
+/// for any running worker (or `recueil relay`) to deliver.
+async fn hand_over(store: &Store, settings: &Settings) {
+    let Some(url) = &settings.amqp_url else {
+        println!("jobs kept in the outbox; `recueil run` or a worker will process them");
+        return;
+    };
+    match super::queue(settings).await {
+        Ok(queue) => match relay_pending(store, &queue).await {
+            Ok(n) => println!("{n} jobs queued on {}", super::redact(url)),
+            Err(e) => println!("broker error ({e}); jobs kept in the outbox"),
+        },
+        Err(e) => println!(
+            "broker unreachable ({e}); jobs kept in the outbox until a worker or `recueil relay` delivers them"
+        ),
+    }
 }

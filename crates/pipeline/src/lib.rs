@@ -11,6 +11,7 @@
 //! What a channel does with its bytes (decode, recognise, read, classify) is
 //! a [`Process`], implemented by the voicemail and ballot workers.
 
+pub mod asterisk;
 pub mod embedded;
 pub mod intake;
 pub mod relay;

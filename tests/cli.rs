@@ -1,0 +1,148 @@
+//! The `recueil` binary as an operator uses it, on the embedded SQLite store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const CALLER_KEY: &str = "test-secret-0123456789abcdef0123456789";
+
+fn recueil(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recueil"))
+        .args(args)
+        .env("RECUEIL_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RECUEIL_CALLER_KEY", CALLER_KEY)
+        .env("RECUEIL_LOG", "debug")
+        .env_remove("RECUEIL_AMQP_URL")
+        .env_remove("RECUEIL_CONFIG")
+        .output()
+        .expect("run recueil")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn intake_reports_duplicates_and_bad_files_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let good = dir.path().join("bonjour.wav");
+    std::fs::write(&good, recueil_testkit::wav("bonjour")).unwrap();
+    let empty = dir.path().join("vide.wav");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("absent.wav");
+
+    let first = recueil(&db, &["ingest", "voicemail", good.to_str().unwrap()]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(text(&first).contains("1 ingested, 0 already there, 0 refused"));
+
+    let second = recueil(
+        &db,
+        &[
+            "ingest",
+            "voicemail",
+            good.to_str().unwrap(),
+            empty.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+    );
+    let out = text(&second);
+    assert_eq!(second.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("bonjour.wav: already ingested, skipped"),
+        "{out}"
+    );
+    assert!(out.contains("vide.wav: empty file (0 bytes)"), "{out}");
+    assert!(out.contains("absent.wav: cannot read"), "{out}");
+    assert!(
+        out.contains("0 ingested, 1 already there, 2 refused"),
+        "{out}"
+    );
+
+    let status = recueil(&db, &["status"]);
+    assert!(status.status.success());
+    let out = text(&status);
+    assert!(out.contains("queue: in-process"), "{out}");
+    assert!(out.contains("waiting in the outbox         1"), "{out}");
+}
+
+#[test]
+fn caller_numbers_never_reach_the_database_or_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let inbox = dir.path().join("spool/default/800/INBOX");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join("msg0000.wav"), recueil_testkit::wav("allo")).unwrap();
+    std::fs::write(
+        inbox.join("msg0000.txt"),
+        "[message]\ncallerid=\"Jeanne Martin\" <0612345678>\norigtime=1650000000\nmsg_id=1650000000-1\n",
+    )
+    .unwrap();
+    let file = dir.path().join("direct.wav");
+    std::fs::write(&file, recueil_testkit::wav("un autre")).unwrap();
+
+    let spool = dir.path().join("spool");
+    let a = recueil(&db, &["ingest", "asterisk", spool.to_str().unwrap()]);
+    assert!(a.status.success(), "{}", text(&a));
+    let b = recueil(
+        &db,
+        &[
+            "ingest",
+            "voicemail",
+            "--caller",
+            "+33 6 12 34 56 78",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(b.status.success(), "{}", text(&b));
+    // Rerun from cron: nothing new.
+    let c = recueil(&db, &["ingest", "asterisk", spool.to_str().unwrap()]);
+    assert!(
+        text(&c).contains("0 ingested, 1 already there"),
+        "{}",
+        text(&c)
+    );
+
+    let mut everything = std::fs::read(&db).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", db.display())) {
+            everything.extend(bytes);
+        }
+    }
+    for o in [&a, &b, &c] {
+        everything.extend(&o.stdout);
+        everything.extend(&o.stderr);
+    }
+    let haystack = String::from_utf8_lossy(&everything);
+    for needle in ["0612345678", "612345678", "12 34 56 78", "Jeanne", "Martin"] {
+        assert!(!haystack.contains(needle), "{needle:?} leaked");
+    }
+    // Both messages carry the same keyed reference: one caller, two messages.
+    let listing = recueil(&db, &["status"]);
+    assert!(listing.status.success());
+}
+
+#[test]
+fn a_caller_number_without_a_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.wav");
+    std::fs::write(&file, recueil_testkit::wav("x")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_recueil"))
+        .args(["ingest", "voicemail", "--caller", "0612345678"])
+        .arg(&file)
+        .env(
+            "RECUEIL_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("r.db").display()),
+        )
+        .env_remove("RECUEIL_CALLER_KEY")
+        .env_remove("RECUEIL_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("needs a caller key"), "{t}");
+    assert!(!t.contains("0612345678"), "{t}");
+}
