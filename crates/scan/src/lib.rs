@@ -1,0 +1,33 @@
+//! `recueil-scan`: reads scanned B1 paper forms.
+//!
+//! ```text
+//! bytes -> page (PNG, JPEG, TIFF page, PDF page image; bounded decoding)
+//!       -> blank? -> registration (corner marks, else the text frame;
+//!          orientation by quarter turns) -> not a form? never guessed
+//!       -> tick boxes (interior ink) -> QR urn -> frame crop, rules removed
+//!       -> tesseract (one per thread) -> confidence -> needs_review
+//! ```
+//!
+//! The crate also prints the form (`render_form`) and generates the
+//! evaluation set it is measured on (`eval`).
+
+mod analyze;
+mod error;
+pub mod eval;
+mod fonts;
+pub mod layout;
+mod load;
+mod ocr;
+mod reader;
+mod render;
+mod ticks;
+
+pub use error::ScanError;
+pub use load::{page_count, MAX_PAGES, MAX_SIDE};
+pub use ocr::{engine_available, Word};
+pub use reader::{
+    kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions, TextReading, DEFAULT_REVIEW_BELOW,
+    OCR_DPI,
+};
+pub use render::{pdf_bytes, png_bytes, render_form};
+pub use ticks::{BoxReading, TickState};

@@ -1,0 +1,394 @@
+//! The reader: one scanned page in, one [`PageReading`] out.
+
+use crate::analyze::{self, flatten, Layout, Registration, INK};
+use crate::error::ScanError;
+use crate::layout::*;
+use crate::load;
+use crate::ocr::{self, Word};
+use crate::render::png_bytes;
+use crate::ticks::{read_box, BoxReading, TickState};
+use image::{GrayImage, Luma};
+use recueil_core::engine::{BallotReader, BallotReading, Media, PageKind};
+use recueil_core::{EngineInfo, Failure, Question, QuestionSet, Urn};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Resolution of the rectified crops: tesseract is trained on ~300 dpi.
+pub const OCR_DPI: u32 = 300;
+const PPM: f32 = OCR_DPI as f32 / 25.4;
+
+/// Below this page confidence the text goes to a person.
+pub const DEFAULT_REVIEW_BELOW: f32 = 0.75;
+
+/// Everything the reader saw on one page: the worker's [`BallotReading`]
+/// plus what a reviewer and the evaluation need.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageReading {
+    /// 1-based page of the file.
+    pub page: u32,
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: PageKind,
+    pub ticked: QuestionSet,
+    pub ambiguous: QuestionSet,
+    pub urn: Option<Urn>,
+    pub text: String,
+    pub confidence: f32,
+    /// Quarter turns the page had in the scan (clockwise degrees).
+    pub rotation_deg: u32,
+    pub needs_review: bool,
+    /// Residual skew corrected, degrees.
+    #[serde(skip)]
+    pub skew_deg: f32,
+    #[serde(skip)]
+    pub boxes: Vec<BoxReading>,
+    #[serde(skip)]
+    pub words: Vec<Word>,
+    /// Whether the corner marks (else the frame) registered the page.
+    #[serde(skip)]
+    pub registered_by_marks: bool,
+    /// The cleaned free-text crop, PNG, kept when the text needs review so
+    /// the reviewer reads the handwriting itself.
+    #[serde(skip)]
+    pub text_crop_png: Option<Vec<u8>>,
+    /// Why the page goes to review, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub review_reasons: Vec<String>,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &PageKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind_name(*k))
+}
+
+/// `form`, `blank`, `not_a_form`.
+pub fn kind_name(k: PageKind) -> &'static str {
+    match k {
+        PageKind::Form => "form",
+        PageKind::Blank => "blank",
+        PageKind::NotAForm => "not_a_form",
+    }
+}
+
+impl PageReading {
+    fn empty(page: u32, kind: PageKind) -> PageReading {
+        PageReading {
+            page,
+            kind,
+            ticked: QuestionSet::empty(),
+            ambiguous: QuestionSet::empty(),
+            urn: None,
+            text: String::new(),
+            confidence: if kind == PageKind::Blank { 1.0 } else { 0.0 },
+            rotation_deg: 0,
+            needs_review: kind == PageKind::NotAForm,
+            skew_deg: 0.0,
+            boxes: Vec::new(),
+            words: Vec::new(),
+            registered_by_marks: false,
+            text_crop_png: None,
+            review_reasons: if kind == PageKind::NotAForm {
+                vec!["not a B1 form".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// What the worker sees.
+    pub fn to_reading(&self) -> BallotReading {
+        BallotReading {
+            kind: self.kind,
+            ticked: self.ticked,
+            ambiguous: self.ambiguous,
+            urn: self.urn.clone(),
+            text: self.text.clone(),
+            confidence: self.confidence,
+            needs_review: self.needs_review,
+        }
+    }
+}
+
+/// Options of the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Below this page confidence the page needs review.
+    pub review_below: f32,
+    /// Keep the text crop PNG on every form page, not only those for review.
+    pub always_keep_crop: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            review_below: DEFAULT_REVIEW_BELOW,
+            always_keep_crop: false,
+        }
+    }
+}
+
+/// Reads scanned B1 forms with tesseract (one engine per thread).
+#[derive(Debug, Clone, Default)]
+pub struct BallotScanner {
+    options: ScanOptions,
+}
+
+impl BallotScanner {
+    pub fn new(options: ScanOptions) -> BallotScanner {
+        BallotScanner { options }
+    }
+
+    /// Reads page `page` (1-based; 0 for a single image) of a file.
+    pub fn read_page(&self, bytes: &[u8], name: &str, page: u32) -> Result<PageReading, ScanError> {
+        let started = Instant::now();
+        let img = load::load_page(bytes, name, page)?;
+        let reading = self.read_image(&img, page.max(1))?;
+        tracing::debug!(
+            name,
+            page,
+            kind = kind_name(reading.kind),
+            ms = started.elapsed().as_millis() as u64,
+            "page read"
+        );
+        Ok(reading)
+    }
+
+    /// Reads every page of a file.
+    pub fn read_file(&self, bytes: &[u8], name: &str) -> Result<Vec<PageReading>, ScanError> {
+        let n = load::page_count_named(bytes, name)?;
+        (1..=n).map(|p| self.read_page(bytes, name, p)).collect()
+    }
+
+    /// Reads one decoded grey page.
+    pub fn read_image(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
+        let reg = match analyze::analyse(img) {
+            Layout::Blank => return Ok(PageReading::empty(page, PageKind::Blank)),
+            Layout::NotAForm => return Ok(PageReading::empty(page, PageKind::NotAForm)),
+            Layout::Form(reg) => reg,
+        };
+        let mut out = PageReading::empty(page, PageKind::Form);
+        out.rotation_deg = reg.rotation_deg;
+        out.skew_deg = reg.skew_deg;
+        out.registered_by_marks = reg.from_marks;
+
+        // Ticks.
+        let strip_area = (84.0, 50.0, 136.0, 69.0);
+        let strip = flatten(&analyze::rectify(img, &reg, strip_area, PPM), 100.0);
+        for (i, b) in BOXES.iter().enumerate() {
+            let r = read_box(&strip, PPM, (strip_area.0, strip_area.1), *b);
+            let q = Question::new(i as u8 + 1).expect("three boxes");
+            match r.state {
+                TickState::Ticked => out.ticked.insert(q),
+                TickState::Ambiguous => out.ambiguous.insert(q),
+                TickState::Empty => {}
+            }
+            out.boxes.push(r);
+        }
+        if !out.ambiguous.is_empty() {
+            out.review_reasons.push("a tick box is ambiguous".into());
+        }
+
+        // Urn.
+        out.urn = read_qr(img, &reg);
+
+        // Text.
+        let crop = text_crop(img, &reg);
+        let ink = crop.pixels().filter(|p| p[0] < INK).count() as f32
+            / (crop.width() * crop.height()).max(1) as f32;
+        if ink < 0.0008 {
+            // Nothing written: nothing misread either.
+            out.confidence = 1.0;
+        } else {
+            let trimmed = trim_to_ink(&crop);
+            let ocr = ocr::recognise(&trimmed, OCR_DPI, tesseract::PageSegMode::PsmSingleBlock)?;
+            out.confidence = ocr::page_confidence(&ocr);
+            tracing::debug!(
+                engine = ocr.engine_confidence,
+                plausible = ocr.plausible,
+                confidence = out.confidence,
+                "text read"
+            );
+            out.text = ocr.text;
+            out.words = ocr.words;
+            if out.text.trim().is_empty() {
+                out.review_reasons.push("writing found but no text read".into());
+                out.confidence = 0.0;
+            } else if out.confidence < self.options.review_below {
+                out.review_reasons.push(format!(
+                    "text confidence {:.2} below {:.2}",
+                    out.confidence, self.options.review_below
+                ));
+            }
+            if !out.review_reasons.is_empty() || self.options.always_keep_crop {
+                out.text_crop_png = Some(png_bytes(&trimmed)?);
+            }
+        }
+        out.needs_review = !out.review_reasons.is_empty();
+        Ok(out)
+    }
+}
+
+/// A plain page of text (not a form) read with the frame's cleaning, OCR
+/// and confidence: used to measure the engine on real third-party scans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextReading {
+    pub text: String,
+    pub confidence: f32,
+    pub needs_review: bool,
+}
+
+impl BallotScanner {
+    /// Reads a whole page as text (automatic page segmentation).
+    pub fn read_text_page(&self, img: &GrayImage) -> Result<TextReading, ScanError> {
+        let mut page = flatten(img, img.width().max(img.height()) as f32 / 60.0);
+        for p in page.pixels_mut() {
+            let v = p[0] as f32;
+            p[0] = (((v - 40.0) * 255.0 / (200.0 - 40.0)).clamp(0.0, 255.0)) as u8;
+        }
+        let ocr = ocr::recognise(&page, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
+        let confidence = ocr::page_confidence(&ocr);
+        Ok(TextReading {
+            needs_review: ocr.text.trim().is_empty() || confidence < self.options.review_below,
+            text: ocr.text,
+            confidence,
+        })
+    }
+}
+
+/// The QR code, decoded from an upright crop with an artificial quiet zone
+/// (the form prints none beyond the module area near the title).
+fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
+    let (qx, qy, qs) = QR;
+    let margin = 4.0;
+    let area = (qx - margin, qy - margin, qx + qs + margin, qy + qs + margin);
+    let ppm = 10.0;
+    let mut crop = flatten(&analyze::rectify(img, reg, area, ppm), 120.0);
+    let keep = (margin - 0.8) * ppm;
+    let (w, h) = crop.dimensions();
+    for (x, y, p) in crop.enumerate_pixels_mut() {
+        let (xf, yf) = (x as f32, y as f32);
+        if xf < keep || yf < keep || xf >= w as f32 - keep || yf >= h as f32 - keep {
+            *p = Luma([255]);
+        }
+    }
+    let dark = crop.pixels().filter(|p| p[0] < INK).count();
+    if dark < 50 {
+        return None;
+    }
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        crop.get_pixel(x as u32, y as u32)[0]
+    });
+    for grid in prepared.detect_grids() {
+        match grid.decode() {
+            Ok((_, content)) => {
+                let Some(id) = content.strip_prefix(QR_PREFIX) else {
+                    tracing::warn!("QR code is not a B1 urn code");
+                    continue;
+                };
+                match id.parse::<Urn>() {
+                    Ok(urn) => return Some(urn),
+                    Err(e) => tracing::warn!(%e, "QR code carries an invalid urn id"),
+                }
+            }
+            Err(e) => tracing::debug!(%e, "QR grid not decoded"),
+        }
+    }
+    tracing::debug!("QR area inked but no code decoded");
+    None
+}
+
+/// The free-text frame, upright at 300 dpi, normalised, without its
+/// outline and with the light ruled lines removed.
+fn text_crop(img: &GrayImage, reg: &Registration) -> GrayImage {
+    let (x0, y0, x1, y1) = FRAME;
+    let inset = 0.9;
+    let area = (x0 + inset, y0 + inset, x1 - inset, y1 - inset);
+    let mut crop = flatten(&analyze::rectify(img, reg, area, PPM), 120.0);
+    let (w, h) = crop.dimensions();
+    let band = (0.55 * PPM).round() as i32;
+    let search = (1.2 * PPM).round() as i32;
+    for rule in rules() {
+        let expected = ((rule - area.1) * PPM).round() as i32;
+        // The rule row: most light-grey (not ink, not paper) pixels.
+        let mut best = (0u64, expected);
+        for y in (expected - search)..=(expected + search) {
+            if y < 0 || y >= h as i32 {
+                continue;
+            }
+            let s: u64 = (0..w)
+                .step_by(2)
+                .map(|x| {
+                    let v = crop.get_pixel(x, y as u32)[0];
+                    if (90..235).contains(&v) {
+                        (255 - v) as u64
+                    } else {
+                        0
+                    }
+                })
+                .sum();
+            if s > best.0 {
+                best = (s, y);
+            }
+        }
+        for y in (best.1 - band)..=(best.1 + band) {
+            if y < 0 || y >= h as i32 {
+                continue;
+            }
+            for x in 0..w {
+                let p = crop.get_pixel_mut(x, y as u32);
+                // Keep pen strokes that cross the rule; drop the rule.
+                if p[0] > 105 {
+                    p[0] = 255;
+                }
+            }
+        }
+    }
+    // Speckle: a 3 x 3 median removes isolated dots without thinning strokes much.
+    let mut crop = imageproc::filter::median_filter(&crop, 1, 1);
+    // Stretch: paper to white, ink to black.
+    for p in crop.pixels_mut() {
+        let v = p[0] as f32;
+        p[0] = (((v - 40.0) * 255.0 / (200.0 - 40.0)).clamp(0.0, 255.0)) as u8;
+    }
+    crop
+}
+
+/// Crops to the written area plus a margin: tesseract's time grows with
+/// the image, and an empty band only invites noise.
+fn trim_to_ink(crop: &GrayImage) -> GrayImage {
+    let (w, h) = crop.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (x, y, p) in crop.enumerate_pixels() {
+        if p[0] < INK {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+    }
+    if x1 < x0 || y1 < y0 {
+        return crop.clone();
+    }
+    let m = (3.0 * PPM) as u32;
+    let (x0, y0) = (x0.saturating_sub(m), y0.saturating_sub(m));
+    let (x1, y1) = ((x1 + m).min(w - 1), (y1 + m).min(h - 1));
+    image::imageops::crop_imm(crop, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image()
+}
+
+impl BallotReader for BallotScanner {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: "tesseract".into(),
+            version: format!("{}-{}", tesseract_version(), ocr::LANGUAGE),
+        }
+    }
+
+    fn read(&self, media: Media<'_>) -> Result<BallotReading, Failure> {
+        self.read_page(media.bytes, media.name, media.page)
+            .map(|r| r.to_reading())
+            .map_err(Failure::from)
+    }
+}
+
+/// The linked tesseract's version, e.g. `5.3.0`.
+pub fn tesseract_version() -> String {
+    tesseract::plumbing::version().to_string_lossy().into_owned()
+}
