@@ -10,7 +10,7 @@
 //! page where no hypothesis matches is not a B1 form, and is never guessed.
 
 use crate::layout::*;
-use image::{imageops, GrayImage, Luma};
+use image::{imageops, DynamicImage, GrayImage, Luma};
 use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
 use imageproc::region_labelling::{connected_components, Connectivity};
 
@@ -71,6 +71,16 @@ impl Blob {
     }
 }
 
+/// Resizes through `DynamicImage`, whose methods are compiled (and
+/// optimised) inside the `image` crate: calling the generic
+/// `imageops::resize` would instantiate it in this crate, unoptimised in
+/// debug builds and tests, about twenty times slower.
+pub(crate) fn resize(img: &GrayImage, w: u32, h: u32) -> GrayImage {
+    DynamicImage::ImageLuma8(img.clone())
+        .resize_exact(w, h, imageops::FilterType::Triangle)
+        .into_luma8()
+}
+
 /// Flat-field normalisation: divides the image by an estimate of the paper
 /// brightness (a grey dilation, i.e. local maximum, over `feature_px`), so
 /// grey paper, uneven light and phone-photo vignetting come out white while
@@ -85,11 +95,11 @@ pub(crate) fn flatten(img: &GrayImage, feature_px: f32) -> GrayImage {
     let factor = (feature_px / 4.0).max(1.0);
     let sw = ((w as f32 / factor).round() as u32).max(2);
     let sh = ((h as f32 / factor).round() as u32).max(2);
-    let small = imageops::resize(img, sw, sh, imageops::FilterType::Triangle);
+    let small = resize(img, sw, sh);
     let mask = imageproc::morphology::Mask::square(5);
     let bg_small = imageproc::morphology::grayscale_dilate(&small, &mask);
-    let bg_small = imageproc::filter::gaussian_blur_f32(&bg_small, 1.5);
-    let bg = imageops::resize(&bg_small, w, h, imageops::FilterType::Triangle);
+    let bg_small = DynamicImage::ImageLuma8(bg_small).blur(1.5).into_luma8();
+    let bg = resize(&bg_small, w, h);
     let mut out = GrayImage::new(w, h);
     for ((o, p), b) in out.pixels_mut().zip(img.pixels()).zip(bg.pixels()) {
         let b = (b[0] as u32).max(40);
@@ -110,11 +120,10 @@ pub(crate) fn work_image(page: &GrayImage) -> Work {
     let long = w.max(h) as f32;
     let factor = (long / WORK_SIDE as f32).max(1.0);
     let small = if factor > 1.0 {
-        imageops::resize(
+        resize(
             page,
             (w as f32 / factor).round().max(1.0) as u32,
             (h as f32 / factor).round().max(1.0) as u32,
-            imageops::FilterType::Triangle,
         )
     } else {
         page.clone()

@@ -1,0 +1,241 @@
+//! `recueil read-ballot`, `recueil forms print|generate-eval`,
+//! `recueil eval ballots`, `recueil bench ballots`: the B1 paper form from
+//! the command line.
+//!
+//! All are synchronous and CPU-bound (tesseract): call them from `main`
+//! outside the async runtime, or through `spawn_blocking`.
+
+use anyhow::{bail, Context, Result};
+use recueil_core::Urn;
+use recueil_scan::{eval, BallotScanner, ScanOptions};
+use std::path::{Path, PathBuf};
+
+/// `recueil read-ballot FILE [--json] [--crops DIR]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadBallotArgs {
+    /// A scanned page or batch: PNG, JPEG, TIFF (one form per page) or PDF.
+    pub file: PathBuf,
+    /// Print `{"pages":[...]}` as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the free-text crop of each page sent to review as
+    /// `DIR/<file stem>-p<page>.png`, for the reviewer.
+    #[arg(long, value_name = "DIR")]
+    pub crops: Option<PathBuf>,
+    /// Page confidence below which the text goes to review.
+    #[arg(long, default_value_t = recueil_scan::DEFAULT_REVIEW_BELOW)]
+    pub review_below: f32,
+}
+
+/// `recueil forms print --urn ID [--count N] --out FILE.pdf|FILE.png`
+#[derive(Debug, Clone, clap::Args)]
+pub struct FormsPrintArgs {
+    /// The urn's id, printed in the QR code as `RECUEIL:B1:<id>`.
+    #[arg(long)]
+    pub urn: Option<String>,
+    /// Copies (pages of the PDF; a PNG holds one form).
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// `.pdf` (A5 pages, 300 dpi image) or `.png` (300 dpi grey).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Resolution of the raster.
+    #[arg(long, default_value_t = 300)]
+    pub dpi: u32,
+}
+
+/// `recueil forms generate-eval --out DIR`
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateEvalArgs {
+    /// Where to write the pages and `truth.json` (the committed set is
+    /// `fixtures/ballots`).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `recueil eval ballots DIR [--real DIR] [--json] [--check]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalBallotsArgs {
+    /// An evaluation directory with `truth.json` (e.g. fixtures/ballots).
+    pub dir: PathBuf,
+    /// Real scans to measure as well: a folder holding `tapuscorpus/` and
+    /// `testaments-de-poilus/` (e.g. shared/data/scans).
+    #[arg(long, value_name = "DIR")]
+    pub real: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit non-zero unless ticks are 100 % right, every ambiguous box is
+    /// flagged and no unreliable text escapes review.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `recueil bench ballots DIR [--limit N]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchBallotsArgs {
+    /// An evaluation directory with `truth.json`.
+    pub dir: PathBuf,
+    /// At most this many pages.
+    #[arg(long, default_value_t = 12)]
+    pub limit: usize,
+}
+
+/// Subcommands of `recueil forms`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum FormsCommand {
+    /// The printable B1 form with an urn's QR code.
+    Print(FormsPrintArgs),
+    /// Render the evaluation set of filled, scanned forms with ground truth.
+    GenerateEval(GenerateEvalArgs),
+}
+
+pub fn run_forms(cmd: &FormsCommand) -> Result<()> {
+    match cmd {
+        FormsCommand::Print(a) => run_forms_print(a),
+        FormsCommand::GenerateEval(a) => run_generate_eval(a),
+    }
+}
+
+pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let scanner = BallotScanner::new(ScanOptions {
+        review_below: args.review_below,
+        ..Default::default()
+    });
+    let pages = scanner
+        .read_file(&bytes, &name)
+        .with_context(|| format!("cannot read the ballot {name}"))?;
+    if let Some(dir) = &args.crops {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let stem = args
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "page".into());
+        for p in &pages {
+            if let Some(png) = &p.text_crop_png {
+                let path = dir.join(format!("{stem}-p{}.png", p.page));
+                std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::json!({ "pages": pages }));
+    } else {
+        for p in &pages {
+            let list = |s: recueil_core::QuestionSet| {
+                s.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(",")
+            };
+            println!(
+                "page {}: {}  ticked [{}]  ambiguous [{}]  urn {}  rotation {}°  confidence {:.2}{}",
+                p.page,
+                recueil_scan::kind_name(p.kind),
+                list(p.ticked),
+                list(p.ambiguous),
+                p.urn.as_ref().map(|u| u.as_str()).unwrap_or("-"),
+                p.rotation_deg,
+                p.confidence,
+                if p.needs_review { "  NEEDS REVIEW" } else { "" }
+            );
+            for r in &p.review_reasons {
+                println!("  review: {r}");
+            }
+            if !p.text.is_empty() {
+                println!("  {}", p.text.replace('\n', "\n  "));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run_forms_print(args: &FormsPrintArgs) -> Result<()> {
+    let urn: Option<Urn> = args.urn.as_deref().map(str::parse).transpose()?;
+    if !(72..=1200).contains(&args.dpi) {
+        bail!("--dpi {} is out of range (72 to 1200)", args.dpi);
+    }
+    if args.count == 0 || args.count > 1000 {
+        bail!("--count {} is out of range (1 to 1000)", args.count);
+    }
+    let img = recueil_scan::render_form(args.dpi as f32, urn.as_ref())?;
+    let ext = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let bytes = match ext.as_str() {
+        "pdf" => recueil_scan::pdf_bytes(&img, args.count)?,
+        "png" => {
+            if args.count > 1 {
+                bail!("a PNG holds one form; use a .pdf for --count {}", args.count);
+            }
+            recueil_scan::png_bytes(&img)?
+        }
+        _ => bail!("{}: the output must end in .pdf or .png", args.out.display()),
+    };
+    std::fs::write(&args.out, bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "{}: B1 form{}, {} page(s)",
+        args.out.display(),
+        urn.map(|u| format!(" for urn {}", u.as_str())).unwrap_or_default(),
+        if ext == "pdf" { args.count } else { 1 }
+    );
+    Ok(())
+}
+
+pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
+    let s = eval::generate(&args.out)?;
+    eprintln!(
+        "{}: {} files, {} pages, {} bytes",
+        args.out.display(),
+        s.files,
+        s.pages,
+        s.bytes
+    );
+    if !s.missing_fonts.is_empty() {
+        eprintln!("fonts not installed (skipped): {}", s.missing_fonts.join(", "));
+    }
+    Ok(())
+}
+
+pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
+    let report = eval::evaluate(&args.dir, args.real.as_deref())
+        .with_context(|| format!("cannot evaluate {}", args.dir.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    if args.check {
+        check(&report, &args.dir)?;
+    }
+    Ok(())
+}
+
+fn check(r: &eval::EvalReport, dir: &Path) -> Result<()> {
+    let mut failures = Vec::new();
+    if r.ticks_correct != r.ticks_total {
+        failures.push(format!("tick accuracy {}/{}", r.ticks_correct, r.ticks_total));
+    }
+    if r.ambiguous_flagged != r.ambiguous_total {
+        failures.push(format!("ambiguous flagged {}/{}", r.ambiguous_flagged, r.ambiguous_total));
+    }
+    if !r.unreliable_published.is_empty() {
+        failures.push(format!("unreliable text not reviewed: {:?}", r.unreliable_published));
+    }
+    if r.kind_correct != r.pages {
+        failures.push(format!("page kinds {}/{}", r.kind_correct, r.pages));
+    }
+    if !failures.is_empty() {
+        bail!("{}: {}", dir.display(), failures.join("; "));
+    }
+    Ok(())
+}
+
+pub fn run_bench_ballots(args: &BenchBallotsArgs) -> Result<()> {
+    let report = eval::bench(&args.dir, args.limit)
+        .with_context(|| format!("cannot benchmark on {}", args.dir.display()))?;
+    print!("{report}");
+    Ok(())
+}
