@@ -49,6 +49,15 @@ enum Command {
     /// Train a model from a committed corpus.
     #[command(subcommand)]
     Train(TrainCommand),
+    /// The review workflow: list, show, edit, approve, reject.
+    #[command(subcommand)]
+    Review(commands::review::ReviewCommand),
+    /// Delete originals of old published or rejected contributions.
+    Purge(commands::review::PurgeArgs),
+    /// Contributions for the platform and the report.
+    Export(commands::review::ExportArgs),
+    /// Mask personal data in a text.
+    Redact(commands::review::RedactArgs),
     /// Database maintenance.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
@@ -58,6 +67,8 @@ enum Command {
 enum EvalCommand {
     /// Precision, recall and F1 per question on a labelled TSV file.
     Classify(commands::classify::EvalClassifyArgs),
+    /// Redaction recall and false masks on annotated sentences.
+    Redact(commands::review::EvalRedactArgs),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +92,8 @@ fn main() -> ExitCode {
         Command::Classify(a) => Some(commands::classify::run_classify(a)),
         Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a)),
         Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
+        Command::Redact(a) => Some(commands::review::redact(a)),
+        Command::Eval(EvalCommand::Redact(a)) => Some(commands::review::eval_redact(a)),
         _ => None,
     };
     if let Some(result) = offline {
@@ -104,7 +117,10 @@ fn main() -> ExitCode {
             Command::Source(a) => commands::replay::show(a, &settings).await,
             Command::Db(c) => commands::db::run(c, &settings).await,
             Command::Models(a) => commands::models::run(a).await.map(|()| ExitCode::SUCCESS),
-            Command::Classify(_) | Command::Eval(_) | Command::Train(_) => {
+            Command::Review(c) => commands::review::review(c, &settings).await,
+            Command::Purge(a) => commands::review::purge(a, &settings).await,
+            Command::Export(a) => commands::review::export(a, &settings).await,
+            Command::Classify(_) | Command::Eval(_) | Command::Train(_) | Command::Redact(_) => {
                 unreachable!("handled above")
             }
         }

@@ -117,7 +117,8 @@ pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {
         for p in &pages {
             if let Some(png) = &p.text_crop_png {
                 let path = dir.join(format!("{stem}-p{}.png", p.page));
-                std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::write(&path, png)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
     }
@@ -126,7 +127,10 @@ pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {
     } else {
         for p in &pages {
             let list = |s: recueil_core::QuestionSet| {
-                s.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(",")
+                s.iter()
+                    .map(|q| q.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             };
             println!(
                 "page {}: {}  ticked [{}]  ambiguous [{}]  urn {}  rotation {}°  confidence {:.2}{}",
@@ -168,17 +172,25 @@ pub fn run_forms_print(args: &FormsPrintArgs) -> Result<()> {
         "pdf" => recueil_scan::pdf_bytes(&img, args.count)?,
         "png" => {
             if args.count > 1 {
-                bail!("a PNG holds one form; use a .pdf for --count {}", args.count);
+                bail!(
+                    "a PNG holds one form; use a .pdf for --count {}",
+                    args.count
+                );
             }
             recueil_scan::png_bytes(&img)?
         }
-        _ => bail!("{}: the output must end in .pdf or .png", args.out.display()),
+        _ => bail!(
+            "{}: the output must end in .pdf or .png",
+            args.out.display()
+        ),
     };
-    std::fs::write(&args.out, bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    std::fs::write(&args.out, bytes)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
         "{}: B1 form{}, {} page(s)",
         args.out.display(),
-        urn.map(|u| format!(" for urn {}", u.as_str())).unwrap_or_default(),
+        urn.map(|u| format!(" for urn {}", u.as_str()))
+            .unwrap_or_default(),
         if ext == "pdf" { args.count } else { 1 }
     );
     Ok(())
@@ -194,7 +206,10 @@ pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
         s.bytes
     );
     if !s.missing_fonts.is_empty() {
-        eprintln!("fonts not installed (skipped): {}", s.missing_fonts.join(", "));
+        eprintln!(
+            "fonts not installed (skipped): {}",
+            s.missing_fonts.join(", ")
+        );
     }
     Ok(())
 }
@@ -216,13 +231,22 @@ pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
 fn check(r: &eval::EvalReport, dir: &Path) -> Result<()> {
     let mut failures = Vec::new();
     if r.ticks_correct != r.ticks_total {
-        failures.push(format!("tick accuracy {}/{}", r.ticks_correct, r.ticks_total));
+        failures.push(format!(
+            "tick accuracy {}/{}",
+            r.ticks_correct, r.ticks_total
+        ));
     }
     if r.ambiguous_flagged != r.ambiguous_total {
-        failures.push(format!("ambiguous flagged {}/{}", r.ambiguous_flagged, r.ambiguous_total));
+        failures.push(format!(
+            "ambiguous flagged {}/{}",
+            r.ambiguous_flagged, r.ambiguous_total
+        ));
     }
     if !r.unreliable_published.is_empty() {
-        failures.push(format!("unreliable text not reviewed: {:?}", r.unreliable_published));
+        failures.push(format!(
+            "unreliable text not reviewed: {:?}",
+            r.unreliable_published
+        ));
     }
     if r.kind_correct != r.pages {
         failures.push(format!("page kinds {}/{}", r.kind_correct, r.pages));

@@ -5,6 +5,7 @@ pub mod db;
 pub mod ingest;
 pub mod models;
 pub mod replay;
+pub mod review;
 pub mod run;
 pub mod status;
 pub mod worker;

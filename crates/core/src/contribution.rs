@@ -100,4 +100,17 @@ pub struct Contribution {
     pub engine: EngineInfo,
     /// Received after the consultation's closing time: kept, but flagged.
     pub late: bool,
+    /// What was masked in `raw_text` to make `text`.
+    #[serde(default)]
+    pub redactions: Vec<Masked>,
+}
+
+/// One piece of personal data masked before publication: its kind
+/// (`phone`, `email`, `address`, `name`) and where it was in the raw text,
+/// in characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Masked {
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
 }

@@ -18,7 +18,7 @@ pub mod relay;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
-use recueil_core::{Channel, Contribution, Failure};
+use recueil_core::{Channel, Contribution, Failure, Masked};
 use recueil_store::SourceRecord;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
@@ -55,4 +55,20 @@ impl Default for Policy {
             review_below: 0.6,
         }
     }
+}
+
+/// The publishable form of a text read by the machine: personal data
+/// masked, and where it was.
+pub fn mask_personal_data(raw: &str) -> (String, Vec<Masked>) {
+    let redacted = recueil_privacy::redact(raw);
+    let masked = redacted
+        .redactions
+        .iter()
+        .map(|r| Masked {
+            kind: r.kind.as_str().to_owned(),
+            start: r.start,
+            end: r.end,
+        })
+        .collect();
+    (redacted.text, masked)
 }

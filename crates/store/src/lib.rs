@@ -21,7 +21,10 @@
 //!   key and the insert is `ON CONFLICT DO NOTHING`, so a redelivered message
 //!   can neither duplicate a contribution nor overwrite a reviewer's decision.
 
+mod review;
 mod time;
+
+pub use review::{Filter, PurgeReport, Rejection, ReviewChange, ReviewError};
 
 use chrono::{DateTime, Utc};
 use recueil_core::{Channel, Contribution, EngineInfo, Job, QuestionSet, Source, SourceId, Urn};
@@ -454,8 +457,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
                  language, confidence, status, received_at, processed_at, urn, engine,
-                 engine_version, late)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 engine_version, late, redactions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (source_id) DO NOTHING",
         )
         .bind(c.source_id.to_string())
@@ -473,6 +476,7 @@ impl Store {
         .bind(&c.engine.name)
         .bind(&c.engine.version)
         .bind(i64::from(c.late))
+        .bind(serde_json::to_string(&c.redactions).expect("redactions serialise"))
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -720,5 +724,7 @@ fn contribution(r: &AnyRow) -> Result<Contribution> {
             version: r.try_get("engine_version")?,
         },
         late: r.try_get::<i64, _>("late")? != 0,
+        redactions: serde_json::from_str(&r.try_get::<String, _>("redactions")?)
+            .map_err(corrupt("contributions"))?,
     })
 }

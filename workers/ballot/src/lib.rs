@@ -5,13 +5,14 @@
 //!      -> blank page? status `empty`      not a form? `needs_review`
 //!      -> urn: QR code, else the one given at intake; a conflict goes to review
 //!      -> classifier (ticked boxes > explicit mention > content)
+//!      -> personal data masked in the publishable text
 //!      -> status: `needs_review` when anything is unsure, else `published`
 //! ```
 
 use chrono::Utc;
 use recueil_core::engine::{BallotReader, Classifier, Media, PageKind};
 use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Status};
-use recueil_pipeline::{Policy, Process};
+use recueil_pipeline::{mask_personal_data, Policy, Process};
 use recueil_store::SourceRecord;
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ impl Process for BallotWorker {
             urn: reading.urn.clone().or_else(|| source.urn.clone()),
             engine: EngineInfo::combined(self.reader.engine(), self.classifier.engine()),
             late: self.policy.is_late(source.received_at),
+            redactions: Vec::new(),
         };
         match reading.kind {
             PageKind::Blank => return Ok(contribution),
@@ -83,7 +85,9 @@ impl Process for BallotWorker {
             || reading.confidence < self.policy.review_below;
         contribution.questions = classification.questions;
         contribution.evidence = classification.evidence;
-        contribution.text = reading.text;
+        let (text, redactions) = mask_personal_data(&reading.text);
+        contribution.text = text;
+        contribution.redactions = redactions;
         contribution.status = if unsure {
             Status::NeedsReview
         } else {

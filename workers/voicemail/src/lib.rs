@@ -4,13 +4,14 @@
 //! recording -> transcriber (decode, resample, trim, recognise, guards)
 //!           -> nothing said? status `empty`, no text
 //!           -> classifier (explicit mention > content)
+//!           -> personal data masked in the publishable text
 //!           -> status: `needs_review` when unsure, else `published`
 //! ```
 
 use chrono::Utc;
 use recueil_core::engine::{Classifier, Media, Transcriber};
 use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Status};
-use recueil_pipeline::{Policy, Process};
+use recueil_pipeline::{mask_personal_data, Policy, Process};
 use recueil_store::SourceRecord;
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ impl Process for VoicemailWorker {
             urn: None,
             engine,
             late: self.policy.is_late(source.received_at),
+            redactions: Vec::new(),
         };
         if transcript.no_speech || transcript.text.trim().is_empty() {
             return Ok(contribution);
@@ -74,7 +76,9 @@ impl Process for VoicemailWorker {
             classification.needs_review || transcript.confidence < self.policy.review_below;
         contribution.questions = classification.questions;
         contribution.evidence = classification.evidence;
-        contribution.text = transcript.text.clone();
+        let (text, redactions) = mask_personal_data(&transcript.text);
+        contribution.text = text;
+        contribution.redactions = redactions;
         contribution.raw_text = transcript.text;
         contribution.status = if unsure {
             Status::NeedsReview

@@ -1,0 +1,269 @@
+//! `recueil transcribe FILE` and `recueil eval transcribe DIR`: the speech
+//! engine from the command line, one file at a time or measured on a test
+//! set.
+//!
+//! ```text
+//! recueil transcribe message.wav --json [--model base|base-q8_0] [--threads N]
+//! recueil eval transcribe ../shared/data/speech/fleurs-fr [--telephone] [--verbose] [--json]
+//! ```
+//!
+//! Both are synchronous and CPU-bound (whisper.cpp): call them outside the
+//! async runtime, or through `spawn_blocking`. A file that cannot be
+//! decoded is an error naming the file (non-zero exit); any decodable
+//! file, silence included, exits 0.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use recueil_audio::telephone::Line;
+use recueil_audio::{AudioConfig, OverLimit};
+use recueil_core::engine::Transcript;
+use recueil_speech::eval::{evaluate, read_manifest, Report};
+use recueil_speech::{Decoding, SpeechConfig, WhisperTranscriber, DOMAIN_PROMPT};
+use serde_json::json;
+
+/// Recognition settings shared by both commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SpeechOpts {
+    /// Speech model (`recueil models list`): base (f16) or base-q8_0.
+    #[arg(long, default_value = "base", env = "RECUEIL_SPEECH_MODEL")]
+    pub model: String,
+    /// Model directory [default: ~/.cache/recueil/models]
+    #[arg(long, env = "RECUEIL_MODELS_DIR", value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Threads per transcription [default: the machine's cores, at most 8]
+    #[arg(long, env = "RECUEIL_SPEECH_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Language forced on the decoder.
+    #[arg(long, default_value = "fr")]
+    pub language: String,
+    /// Beam search with N beams instead of greedy decoding.
+    #[arg(long, value_name = "N")]
+    pub beam: Option<u8>,
+    /// Temperature fallbacks on badly decoded windows (0 to 2).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub fallbacks: u8,
+    /// Give the decoder the consultation's vocabulary as a prompt.
+    #[arg(long)]
+    pub domain_prompt: bool,
+    /// Longest recording transcribed, in seconds; longer ones are
+    /// truncated and flagged for review.
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    pub max_duration: f32,
+    /// Refuse recordings over --max-duration instead of truncating them.
+    #[arg(long)]
+    pub refuse_long: bool,
+}
+
+impl SpeechOpts {
+    /// The engine configuration these options describe.
+    pub fn config(&self) -> SpeechConfig {
+        let defaults = SpeechConfig::default();
+        SpeechConfig {
+            language: self.language.clone(),
+            threads: self.threads.unwrap_or(defaults.threads),
+            decoding: match self.beam {
+                Some(n) if n > 1 => Decoding::Beam(n),
+                _ => Decoding::Greedy,
+            },
+            temperature_fallbacks: self.fallbacks,
+            prompt: self.domain_prompt.then(|| DOMAIN_PROMPT.to_string()),
+            audio: AudioConfig {
+                max_duration_s: self.max_duration,
+                over_limit: if self.refuse_long {
+                    OverLimit::Refuse
+                } else {
+                    OverLimit::Truncate
+                },
+                ..AudioConfig::default()
+            },
+            ..defaults
+        }
+    }
+
+    /// Loads the verified model (a missing or altered file is refused with
+    /// the `recueil models fetch` command that fixes it).
+    pub fn load(&self) -> Result<WhisperTranscriber> {
+        let dir = self
+            .models_dir
+            .clone()
+            .unwrap_or_else(recueil_models::models_dir);
+        Ok(WhisperTranscriber::load(&self.model, &dir, &self.config())?)
+    }
+}
+
+/// `recueil transcribe FILE [--json] [--model NAME] [--threads N]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct TranscribeArgs {
+    /// A recording: WAV (PCM, float, mu-law, A-law), MP3, Ogg Vorbis, FLAC.
+    pub file: PathBuf,
+    /// Print the transcript as JSON (text, segments, confidence...).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub speech: SpeechOpts,
+}
+
+/// `recueil eval transcribe DIR [--telephone] [--json] [--verbose]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalTranscribeArgs {
+    /// A folder with `transcripts.tsv` (file<TAB>transcript, header line)
+    /// and the recordings beside it or in `wav/`.
+    pub dir: PathBuf,
+    /// Send each recording down a simulated telephone line first (8 kHz,
+    /// 300-3400 Hz, line noise, mu-law), as the 0800 number delivers it.
+    #[arg(long)]
+    pub telephone: bool,
+    /// One line per recording: errors, confidence, transcript.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub speech: SpeechOpts,
+}
+
+/// Transcribes one file and prints the transcript.
+pub fn run_transcribe(args: &TranscribeArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let config = args.speech.config();
+    // Decode before loading the model: a bad file fails at once.
+    let recording = recueil_audio::decode(&bytes, &name, "", &config.audio)?;
+    let transcriber = args.speech.load()?;
+    let transcript = transcriber.transcribe_recording(&recording, &name)?;
+    if args.json {
+        let value = transcript_json(&transcript, transcriber.model(), recording.truncated);
+        println!("{}", serde_json::to_string(&value)?);
+    } else if transcript.no_speech {
+        println!("(no speech)");
+    } else {
+        println!("{}", transcript.text);
+    }
+    Ok(())
+}
+
+/// The JSON printed by `recueil transcribe --json`.
+pub fn transcript_json(t: &Transcript, model: &str, truncated: bool) -> serde_json::Value {
+    let round = |x: f32| (f64::from(x) * 1000.0).round() / 1000.0;
+    json!({
+        "text": t.text,
+        "language": t.language,
+        "duration_s": round(t.duration_s),
+        "speech_s": round(t.speech_s),
+        "confidence": round(t.confidence),
+        "no_speech": t.no_speech,
+        "truncated": truncated,
+        "segments": t.segments.iter().map(|s| json!({
+            "start_s": round(s.start_s),
+            "end_s": round(s.end_s),
+            "text": s.text,
+            "confidence": round(s.confidence),
+        })).collect::<Vec<_>>(),
+        "model": model,
+    })
+}
+
+/// Measures the transcriber on a test set and prints WER, real-time
+/// factor, and empty/hallucination counts.
+pub fn run_eval_transcribe(args: &EvalTranscribeArgs) -> Result<()> {
+    let items = read_manifest(&args.dir)?;
+    anyhow::ensure!(
+        !items.is_empty(),
+        "{}: transcripts.tsv lists no recording",
+        args.dir.display()
+    );
+    let transcriber = args.speech.load()?;
+    let line = Line::default();
+    let report = evaluate(&transcriber, &items, args.telephone.then_some(&line))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report_json(args, &transcriber, &report))?
+        );
+        return Ok(());
+    }
+    if args.verbose {
+        for r in &report.items {
+            println!(
+                "{}\t{}/{}\t{:.2}s\tconf {:.2}{}\t{}",
+                r.name,
+                r.edits,
+                r.words,
+                r.seconds,
+                r.confidence,
+                if r.no_speech { "\tno_speech" } else { "" },
+                r.hypothesis
+            );
+        }
+    }
+    let c = transcriber.config();
+    println!(
+        "{}{}: {} recordings, {:.1} s of audio; model {}, {} threads, {:?}",
+        args.dir.display(),
+        if args.telephone {
+            " (telephone line)"
+        } else {
+            ""
+        },
+        report.items.len(),
+        report.audio_s(),
+        transcriber.model(),
+        c.threads,
+        c.decoding,
+    );
+    let (edits, words) = report
+        .items
+        .iter()
+        .fold((0, 0), |(e, w), r| (e + r.edits, w + r.words));
+    println!(
+        "WER {:.1} % ({edits} edits / {words} words, French normalisation)",
+        100.0 * report.wer()
+    );
+    println!(
+        "real-time factor {:.3} ({:.1} s of processing)",
+        report.rtf(),
+        report.items.iter().map(|r| r.seconds).sum::<f64>()
+    );
+    println!(
+        "empty transcripts where someone spoke: {} of {}; text where nobody spoke: {} of {}",
+        report.false_empty(),
+        report.speech_items(),
+        report.hallucinations(),
+        report.silent_items()
+    );
+    Ok(())
+}
+
+fn report_json(
+    args: &EvalTranscribeArgs,
+    transcriber: &WhisperTranscriber,
+    report: &Report,
+) -> serde_json::Value {
+    json!({
+        "dir": args.dir.display().to_string(),
+        "telephone": args.telephone,
+        "model": transcriber.model(),
+        "threads": transcriber.config().threads,
+        "recordings": report.items.len(),
+        "audio_s": report.audio_s(),
+        "wer": report.wer(),
+        "rtf": report.rtf(),
+        "false_empty": report.false_empty(),
+        "speech_recordings": report.speech_items(),
+        "hallucinations": report.hallucinations(),
+        "silent_recordings": report.silent_items(),
+        "items": report.items.iter().map(|r| json!({
+            "file": r.name,
+            "reference": r.reference,
+            "hypothesis": r.hypothesis,
+            "edits": r.edits,
+            "words": r.words,
+            "audio_s": r.audio_s,
+            "seconds": r.seconds,
+            "no_speech": r.no_speech,
+            "confidence": r.confidence,
+        })).collect::<Vec<_>>(),
+    })
+}
