@@ -1,0 +1,470 @@
+//! French speech recognition of voicemails: whisper.cpp (through
+//! whisper-rs 0.16) behind recueil's [`Transcriber`] trait.
+//!
+//! ```text
+//! bytes -> recueil-audio (decode, 16 kHz mono, duration cap, find speech)
+//!       -> nothing but silence or a click?  no_speech, whisper not called
+//!       -> whisper_full (French forced, greedy, no fallback)
+//!       -> guards (annotations, credit lines, loops, lone courtesy words)
+//!       -> Transcript: text, segments with timestamps and confidence
+//! ```
+//!
+//! The model is loaded once ([`WhisperTranscriber::load`]) and shared by
+//! every thread; each transcription takes a `WhisperState` (the decoder's
+//! working memory) from a small pool and gives it back, so concurrent
+//! transcriptions never share one. Inference is synchronous and CPU-bound:
+//! call it from blocking threads, and keep (threads per transcription) x
+//! (transcriptions at once) at or below the cores the worker really has
+//! (ggml's threads spin while they wait: oversubscription is 15-30x slower).
+//!
+//! Transcript text is logged at `debug` level at most, never at `info`.
+
+pub mod eval;
+pub mod guards;
+pub mod wer;
+
+use std::ffi::c_int;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use recueil_audio::{AudioConfig, AudioError, Recording};
+use recueil_core::engine::{Media, Segment, Transcriber, Transcript};
+use recueil_core::{EngineInfo, Failure};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+/// How the decoder searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    /// One hypothesis, the most probable token at each step.
+    Greedy,
+    /// Beam search with this many beams.
+    Beam(u8),
+}
+
+/// Recognition settings. The defaults are the measured choice
+/// (crates/speech/README.md has the figures).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechConfig {
+    /// ISO 639-1 code forced on the decoder (`fr`): language detection on
+    /// a few seconds of telephone audio is unreliable and the consultation
+    /// is in French.
+    pub language: String,
+    /// Threads per transcription.
+    pub threads: usize,
+    pub decoding: Decoding,
+    /// Retries at higher temperature when a window decodes badly: 0 (the
+    /// default) disables the fallback; each one may cost a full decode
+    /// (1.4 s -> 12 s measured on noisy audio), so it is capped at 2.
+    pub temperature_fallbacks: u8,
+    /// A window whose no-speech probability exceeds this, and whose mean
+    /// token log-probability is below `logprob_threshold`, is silence.
+    pub no_speech_threshold: f32,
+    pub logprob_threshold: f32,
+    /// Text given to the decoder as if it preceded the recording (domain
+    /// vocabulary). `None` by default: see the README's measurement.
+    pub prompt: Option<String>,
+    /// Flash attention in whisper.cpp: off (10-25 % slower on this CPU).
+    pub flash_attn: bool,
+    /// Decoding limits, trimming.
+    pub audio: AudioConfig,
+}
+
+/// The domain prompt measured in the README: the three questions' words.
+pub const DOMAIN_PROMPT: &str = "Message laissé sur le répondeur des Assises des nouvelles \
+     solidarités de Nantes. Question un, question deux, question trois : précarité, isolement, \
+     solidarité, associations, bénévoles.";
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            language: "fr".to_string(),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .clamp(1, 8),
+            decoding: Decoding::Greedy,
+            temperature_fallbacks: 0,
+            no_speech_threshold: 0.6,
+            logprob_threshold: -1.0,
+            prompt: None,
+            flash_attn: false,
+            audio: AudioConfig::default(),
+        }
+    }
+}
+
+/// Why a transcriber could not be built or a recording not transcribed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    /// Missing, unknown or altered model file (with the fix-it command).
+    #[error(transparent)]
+    Model(#[from] recueil_models::ModelError),
+    /// whisper.cpp refused the file.
+    #[error("whisper.cpp cannot load the model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("invalid speech configuration: {0}")]
+    Config(String),
+    /// The recording itself is bad: permanent.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// whisper.cpp failed while running (memory, internal error): transient.
+    #[error("{name}: speech recognition failed: {message}")]
+    Recognition { name: String, message: String },
+}
+
+impl From<SpeechError> for Failure {
+    fn from(e: SpeechError) -> Failure {
+        match e {
+            SpeechError::Audio(_) => Failure::permanent(e.to_string()),
+            _ => Failure::transient(e.to_string()),
+        }
+    }
+}
+
+/// Whisper behind the [`Transcriber`] trait. `Send + Sync`: share it in an
+/// `Arc` between the worker's blocking threads.
+pub struct WhisperTranscriber {
+    ctx: WhisperContext,
+    states: Mutex<Vec<WhisperState>>,
+    config: SpeechConfig,
+    prompt_tokens: Vec<c_int>,
+    model: String,
+}
+
+impl std::fmt::Debug for WhisperTranscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperTranscriber")
+            .field("model", &self.model)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// How a model is named in [`EngineInfo`] and in the command's JSON.
+fn model_label(name: &str) -> String {
+    if name.contains("-q") || name.contains("-f") {
+        name.to_string()
+    } else {
+        format!("{name}-f16")
+    }
+}
+
+impl WhisperTranscriber {
+    /// Loads a model of the manifest (`base`, `base-q8_0`...) from the model
+    /// directory, after checking its sha256: a missing or tampered file is
+    /// refused with the `recueil models fetch` command that fixes it.
+    pub fn load(
+        model_name: &str,
+        models_dir: &Path,
+        config: &SpeechConfig,
+    ) -> Result<WhisperTranscriber, SpeechError> {
+        let path = recueil_models::resolve_verified(model_name, models_dir)?;
+        Self::load_file(&path, &model_label(model_name), config)
+    }
+
+    /// Loads a ggml model file as is (no checksum): for tests and tools.
+    pub fn load_file(
+        path: &Path,
+        label: &str,
+        config: &SpeechConfig,
+    ) -> Result<WhisperTranscriber, SpeechError> {
+        if config.threads == 0 {
+            return Err(SpeechError::Config("threads must be at least 1".into()));
+        }
+        if config.temperature_fallbacks > 2 {
+            return Err(SpeechError::Config(
+                "at most 2 temperature fallbacks (each may cost a full decode)".into(),
+            ));
+        }
+        if config.language.len() != 2 {
+            return Err(SpeechError::Config(format!(
+                "language `{}`: expected a two-letter code such as `fr`",
+                config.language
+            )));
+        }
+        whisper_rs::install_logging_hooks();
+        let started = Instant::now();
+        let mut params = WhisperContextParameters::default();
+        params.flash_attn(config.flash_attn);
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(path, params).map_err(|e| SpeechError::Load {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if !ctx.is_multilingual() {
+            return Err(SpeechError::Load {
+                path: path.to_path_buf(),
+                message: "an English-only model cannot transcribe French".into(),
+            });
+        }
+        // The prompt is tokenized once: whisper-rs' `set_initial_prompt`
+        // leaks its C string at every call.
+        let prompt_tokens = match &config.prompt {
+            Some(p) if !p.trim().is_empty() => {
+                ctx.tokenize(p, 200).map_err(|e| SpeechError::Load {
+                    path: path.to_path_buf(),
+                    message: format!("cannot tokenize the prompt: {e}"),
+                })?
+            }
+            _ => Vec::new(),
+        };
+        tracing::info!(
+            model = label,
+            path = %path.display(),
+            threads = config.threads,
+            load_s = started.elapsed().as_secs_f32(),
+            "speech model loaded"
+        );
+        Ok(WhisperTranscriber {
+            ctx,
+            states: Mutex::new(Vec::new()),
+            config: config.clone(),
+            prompt_tokens,
+            model: label.to_string(),
+        })
+    }
+
+    pub fn config(&self) -> &SpeechConfig {
+        &self.config
+    }
+
+    /// `base-f16`, `base-q8_0`...
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The exact parameters of every `whisper_full` call, so that a
+    /// benchmark can compare with a bare call on the same footing.
+    pub fn full_params(&self) -> FullParams<'_, '_> {
+        let c = &self.config;
+        let mut p = match c.decoding {
+            Decoding::Greedy => FullParams::new(SamplingStrategy::Greedy { best_of: 1 }),
+            Decoding::Beam(n) => FullParams::new(SamplingStrategy::BeamSearch {
+                beam_size: c_int::from(n.max(1)),
+                patience: -1.0,
+            }),
+        };
+        p.set_language(Some(&c.language));
+        p.set_translate(false);
+        p.set_n_threads(c.threads as c_int);
+        // States are reused between callers: never carry one message's
+        // words into the next one's context.
+        p.set_no_context(true);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_special(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_temperature(0.0);
+        // whisper.cpp tries temperatures 0, inc, 2 inc... up to 1.0.
+        p.set_temperature_inc(match c.temperature_fallbacks {
+            0 => 0.0,
+            1 => 0.6,
+            _ => 0.4,
+        });
+        p.set_no_speech_thold(c.no_speech_threshold);
+        p.set_logprob_thold(c.logprob_threshold);
+        if !self.prompt_tokens.is_empty() {
+            p.set_tokens(&self.prompt_tokens);
+        }
+        p
+    }
+
+    /// Decodes and transcribes the bytes of a recording.
+    pub fn transcribe_bytes(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        media_type: &str,
+    ) -> Result<Transcript, SpeechError> {
+        let recording = recueil_audio::decode(bytes, name, media_type, &self.config.audio)?;
+        self.transcribe_recording(&recording, name)
+    }
+
+    /// Transcribes an already decoded recording (16 kHz mono).
+    pub fn transcribe_recording(
+        &self,
+        recording: &Recording,
+        name: &str,
+    ) -> Result<Transcript, SpeechError> {
+        let started = Instant::now();
+        let rate = recueil_audio::WHISPER_RATE as f32;
+        let nothing = |confidence: f32| Transcript {
+            text: String::new(),
+            language: self.config.language.clone(),
+            duration_s: recording.duration_s,
+            speech_s: 0.0,
+            confidence,
+            no_speech: true,
+            segments: Vec::new(),
+        };
+        let Some(span) = recueil_audio::find_speech(
+            &recording.samples,
+            recueil_audio::WHISPER_RATE,
+            &self.config.audio.trim,
+        ) else {
+            tracing::info!(
+                input = name,
+                duration_s = recording.duration_s,
+                "no speech: silent line"
+            );
+            return Ok(nothing(1.0));
+        };
+        let samples = &recording.samples[span.start..span.end];
+        let offset_s = span.start as f32 / rate;
+        let raw = self.run_whisper(samples, name)?;
+        let recognised = raw.len();
+        let (kept, flags) = guards::apply(raw);
+        let whisper_s = started.elapsed().as_secs_f32();
+        if kept.is_empty() {
+            tracing::info!(
+                input = name,
+                duration_s = recording.duration_s,
+                segments_removed = recognised,
+                annotation = flags.annotation,
+                credits = flags.credits,
+                "no speech: only non-speech output"
+            );
+            return Ok(nothing(if recognised == 0 { 0.9 } else { 0.8 }));
+        }
+        let mut confidence = geometric_mean(&kept);
+        confidence = confidence.min(flags.confidence_cap());
+        if recording.truncated {
+            // The end of the message is missing: a person must listen.
+            confidence = confidence.min(0.3);
+        }
+        let segments: Vec<Segment> = kept
+            .into_iter()
+            .map(|s| Segment {
+                start_s: offset_s + s.start_s,
+                end_s: offset_s + s.end_s,
+                text: s.text.trim().to_string(),
+                confidence: s.confidence,
+            })
+            .collect();
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        tracing::info!(
+            input = name,
+            duration_s = recording.duration_s,
+            speech_s = span.voiced_s,
+            segments = segments.len(),
+            confidence,
+            guards = ?flags,
+            seconds = whisper_s,
+            "transcribed"
+        );
+        tracing::debug!(input = name, text = %text, "transcript");
+        Ok(Transcript {
+            text,
+            language: self.config.language.clone(),
+            duration_s: recording.duration_s,
+            speech_s: span.voiced_s,
+            confidence,
+            no_speech: false,
+            segments,
+        })
+    }
+
+    fn take_state(&self, name: &str) -> Result<WhisperState, SpeechError> {
+        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
+        match pooled {
+            Some(s) => Ok(s),
+            None => self
+                .ctx
+                .create_state()
+                .map_err(|e| SpeechError::Recognition {
+                    name: name.to_string(),
+                    message: format!("cannot allocate a decoder state: {e}"),
+                }),
+        }
+    }
+
+    fn run_whisper(
+        &self,
+        samples: &[f32],
+        name: &str,
+    ) -> Result<Vec<guards::RawSegment>, SpeechError> {
+        // find_speech never returns an empty span; whisper-rs crashes on one.
+        debug_assert!(!samples.is_empty());
+        let mut state = self.take_state(name)?;
+        let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
+            name: name.to_string(),
+            message: e.to_string(),
+        };
+        state.full(self.full_params(), samples).map_err(failed)?;
+        let eot = self.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in state.as_iter() {
+            let text = seg.to_str_lossy().map_err(failed)?.into_owned();
+            // Confidence: geometric mean of the probabilities of the text
+            // tokens (timestamps and special tokens excluded).
+            let (mut sum, mut n) = (0.0f32, 0usize);
+            for i in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(i) {
+                    let data = tok.token_data();
+                    if data.id < eot {
+                        sum += data.p.clamp(1e-6, 1.0).ln();
+                        n += 1;
+                    }
+                }
+            }
+            let confidence = if n == 0 { 0.0 } else { (sum / n as f32).exp() };
+            tracing::debug!(
+                input = name,
+                no_speech = seg.no_speech_probability(),
+                tokens = n,
+                confidence,
+                text = %text,
+                "whisper segment"
+            );
+            out.push(guards::RawSegment {
+                // whisper.cpp timestamps are in centiseconds.
+                start_s: seg.start_timestamp() as f32 / 100.0,
+                end_s: seg.end_timestamp() as f32 / 100.0,
+                text,
+                confidence,
+            });
+        }
+        if let Ok(mut pool) = self.states.lock() {
+            pool.push(state);
+        }
+        Ok(out)
+    }
+}
+
+fn geometric_mean(segments: &[guards::RawSegment]) -> f32 {
+    // Each segment's confidence is already a geometric mean of its tokens;
+    // weight by text length as a proxy for token count.
+    let (mut sum, mut weight) = (0.0f32, 0.0f32);
+    for s in segments {
+        let w = s.text.chars().count().max(1) as f32;
+        sum += w * s.confidence.max(1e-6).ln();
+        weight += w;
+    }
+    if weight == 0.0 {
+        0.0
+    } else {
+        (sum / weight).exp()
+    }
+}
+
+impl Transcriber for WhisperTranscriber {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: "whisper".to_string(),
+            version: self.model.clone(),
+        }
+    }
+
+    fn transcribe(&self, media: Media<'_>) -> Result<Transcript, Failure> {
+        self.transcribe_bytes(media.bytes, media.name, media.media_type)
+            .map_err(Failure::from)
+    }
+}
