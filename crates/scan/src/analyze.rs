@@ -67,7 +67,10 @@ impl Blob {
         self.area as f32 / (self.w() * self.h()) as f32
     }
     fn center(&self) -> (f32, f32) {
-        ((self.x0 + self.x1) as f32 / 2.0, (self.y0 + self.y1) as f32 / 2.0)
+        (
+            (self.x0 + self.x1) as f32 / 2.0,
+            (self.y0 + self.y1) as f32 / 2.0,
+        )
     }
 }
 
@@ -211,7 +214,12 @@ pub(crate) fn analyse(page: &GrayImage) -> Layout {
     if let Some(quad) = find_frame(&blobs, w, h) {
         let (x0, y0, x1, y1) = FRAME;
         let t = FRAME_LINE / 2.0;
-        let mm_pts = [(x0 + t, y0 + t), (x1 - t, y0 + t), (x1 - t, y1 - t), (x0 + t, y1 - t)];
+        let mm_pts = [
+            (x0 + t, y0 + t),
+            (x1 - t, y0 + t),
+            (x1 - t, y1 - t),
+            (x0 + t, y1 - t),
+        ];
         candidates.push((quad, mm_pts, false));
     }
     let mut best: Option<Registration> = None;
@@ -264,13 +272,21 @@ fn find_marks(blobs: &[Blob], w: u32, h: u32) -> Option<[(f32, f32); 4]> {
             let aspect = bw / bh;
             // A 6 mm mark on a 148 mm wide page is 4 % of the short side;
             // allow for scans with wide margins and for slight zoom.
-            bw >= short * 0.02 && bw <= short * 0.08 && (0.7..1.43).contains(&aspect) && b.fill() > 0.7
+            bw >= short * 0.02
+                && bw <= short * 0.08
+                && (0.7..1.43).contains(&aspect)
+                && b.fill() > 0.7
         })
         .collect();
     if squares.len() < 4 {
         return None;
     }
-    let corners = [(0.0, 0.0), (w as f32, 0.0), (w as f32, h as f32), (0.0, h as f32)];
+    let corners = [
+        (0.0, 0.0),
+        (w as f32, 0.0),
+        (w as f32, h as f32),
+        (0.0, h as f32),
+    ];
     let pick: Vec<(f32, f32)> = corners
         .iter()
         .map(|c| {
@@ -350,7 +366,11 @@ fn template_score(work: &Work, mm_to_px: &Projection) -> f32 {
         for dy in -r..=r {
             for dx in -r..=r {
                 let (x, y) = (cx + dx, cy + dy);
-                if x >= 0 && y >= 0 && (x as u32) < work.img.width() && (y as u32) < work.img.height() {
+                if x >= 0
+                    && y >= 0
+                    && (x as u32) < work.img.width()
+                    && (y as u32) < work.img.height()
+                {
                     darkest = darkest.min(work.img.get_pixel(x as u32, y as u32)[0]);
                 }
             }

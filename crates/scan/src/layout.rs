@@ -46,5 +46,7 @@ pub const FOOTER: [&str; 2] = [
 
 /// Rule y positions (mm).
 pub fn rules() -> impl Iterator<Item = f32> {
-    (0..).map(|i| RULE_FIRST + RULE_STEP * i as f32).take_while(|y| *y < FRAME.3)
+    (0..)
+        .map(|i| RULE_FIRST + RULE_STEP * i as f32)
+        .take_while(|y| *y < FRAME.3)
 }

@@ -242,14 +242,12 @@ fn load_tiff_page(bytes: &[u8], name: &str, page: u32) -> Result<GrayImage, Scan
             }
             out
         }
-        (tiff::ColorType::RGB(8), tiff::decoder::DecodingResult::U8(v)) => v
-            .chunks_exact(3)
-            .map(|p| luma(p[0], p[1], p[2]))
-            .collect(),
-        (tiff::ColorType::RGBA(8), tiff::decoder::DecodingResult::U8(v)) => v
-            .chunks_exact(4)
-            .map(|p| luma(p[0], p[1], p[2]))
-            .collect(),
+        (tiff::ColorType::RGB(8), tiff::decoder::DecodingResult::U8(v)) => {
+            v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect()
+        }
+        (tiff::ColorType::RGBA(8), tiff::decoder::DecodingResult::U8(v)) => {
+            v.chunks_exact(4).map(|p| luma(p[0], p[1], p[2])).collect()
+        }
         (c, _) => return Err(unsupported(format!("TIFF colour type {c:?}"))),
     };
     if gray.len() < n {
@@ -329,7 +327,9 @@ fn load_pdf_page(bytes: &[u8], name: &str, page: u32) -> Result<GrayImage, ScanE
             let gray = if components == 1 {
                 raw
             } else {
-                raw.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect()
+                raw.chunks_exact(3)
+                    .map(|p| luma(p[0], p[1], p[2]))
+                    .collect()
             };
             GrayImage::from_raw(w, h, gray).ok_or_else(|| corrupt(name, "PDF", "bad image"))
         }

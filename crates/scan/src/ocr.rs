@@ -180,7 +180,10 @@ pub(crate) fn plausible_word(token: &str) -> bool {
         // Lone punctuation is fine in moderation, but carries no letters.
         return matches!(token, "-" | "–" | "?" | "!" | ":" | ";" | "«" | "»" | "…");
     }
-    if core.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | 'h' | '%' | '/' | '€')) {
+    if core
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | 'h' | '%' | '/' | '€'))
+    {
         return core.chars().any(|c| c.is_ascii_digit());
     }
     // Letters with inner apostrophes or hyphens only (l'isolement, peut-être).
@@ -242,7 +245,16 @@ mod tests {
 
     #[test]
     fn plausible_words() {
-        for w in ["l'isolement,", "Précarité", "peut-être", "2022", "à", "«", "NANTES", "idées."] {
+        for w in [
+            "l'isolement,",
+            "Précarité",
+            "peut-être",
+            "2022",
+            "à",
+            "«",
+            "NANTES",
+            "idées.",
+        ] {
             assert!(plausible_word(w), "{w}");
         }
         for w in ["rnrnbk", "aBcd", "t;e", "j", "xqzpt", "~~", "ﬁ#"] {

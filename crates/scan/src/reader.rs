@@ -209,7 +209,8 @@ impl BallotScanner {
             out.text = ocr.text;
             out.words = ocr.words;
             if out.text.trim().is_empty() {
-                out.review_reasons.push("writing found but no text read".into());
+                out.review_reasons
+                    .push("writing found but no text read".into());
                 out.confidence = 0.0;
             } else if out.confidence < self.options.review_below {
                 out.review_reasons.push(format!(
@@ -238,12 +239,10 @@ pub struct TextReading {
 impl BallotScanner {
     /// Reads a whole page as text (automatic page segmentation).
     pub fn read_text_page(&self, img: &GrayImage) -> Result<TextReading, ScanError> {
-        let mut page = flatten(img, img.width().max(img.height()) as f32 / 60.0);
-        for p in page.pixels_mut() {
-            let v = p[0] as f32;
-            p[0] = (((v - 40.0) * 255.0 / (200.0 - 40.0)).clamp(0.0, 255.0)) as u8;
-        }
-        let ocr = ocr::recognise(&page, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
+        // Whole pages of unknown layout (photographed books, archive
+        // scans with dark borders) are given as they are: tesseract's own
+        // binarisation copes better than a flat field tuned for the form.
+        let ocr = ocr::recognise(img, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
         let confidence = ocr::page_confidence(&ocr);
         Ok(TextReading {
             needs_review: ocr.text.trim().is_empty() || confidence < self.options.review_below,
@@ -259,23 +258,44 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
     let (qx, qy, qs) = QR;
     let margin = 4.0;
     let area = (qx - margin, qy - margin, qx + qs + margin, qy + qs + margin);
-    let ppm = 10.0;
-    let mut crop = flatten(&analyze::rectify(img, reg, area, ppm), 120.0);
-    let keep = (margin - 0.8) * ppm;
-    let (w, h) = crop.dimensions();
-    for (x, y, p) in crop.enumerate_pixels_mut() {
-        let (xf, yf) = (x as f32, y as f32);
-        if xf < keep || yf < keep || xf >= w as f32 - keep || yf >= h as f32 - keep {
-            *p = Luma([255]);
+    // Two resolutions and, for each, the normalised grey and its Otsu
+    // binarisation: blur plus strong JPEG artefacts at 150 dpi defeat one
+    // or the other, rarely all.
+    for ppm in [10.0f32, 7.0] {
+        let mut crop = flatten(&analyze::rectify(img, reg, area, ppm), 12.0 * ppm);
+        let keep = (margin - 0.8) * ppm;
+        let (w, h) = crop.dimensions();
+        for (x, y, p) in crop.enumerate_pixels_mut() {
+            let (xf, yf) = (x as f32, y as f32);
+            if xf < keep || yf < keep || xf >= w as f32 - keep || yf >= h as f32 - keep {
+                *p = Luma([255]);
+            }
+        }
+        if crop.pixels().filter(|p| p[0] < INK).count() < 50 {
+            return None;
+        }
+        let level = imageproc::contrast::otsu_level(&crop);
+        let binary = imageproc::contrast::threshold(
+            &crop,
+            level,
+            imageproc::contrast::ThresholdType::Binary,
+        );
+        for candidate in [&crop, &binary] {
+            if let Some(urn) = decode_qr(candidate) {
+                return Some(urn);
+            }
         }
     }
-    let dark = crop.pixels().filter(|p| p[0] < INK).count();
-    if dark < 50 {
-        return None;
-    }
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        crop.get_pixel(x as u32, y as u32)[0]
-    });
+    tracing::debug!("QR area inked but no code decoded");
+    None
+}
+
+fn decode_qr(crop: &GrayImage) -> Option<Urn> {
+    let (w, h) = crop.dimensions();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+            crop.get_pixel(x as u32, y as u32)[0]
+        });
     for grid in prepared.detect_grids() {
         match grid.decode() {
             Ok((_, content)) => {
@@ -291,7 +311,6 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
             Err(e) => tracing::debug!(%e, "QR grid not decoded"),
         }
     }
-    tracing::debug!("QR area inked but no code decoded");
     None
 }
 
@@ -318,7 +337,9 @@ fn text_crop(img: &GrayImage, reg: &Registration) -> GrayImage {
 /// strokes crossing the rule survive.
 fn remove_rules(crop: &mut GrayImage, top_mm: f32) {
     let (w, h) = crop.dimensions();
-    let rows: Vec<i32> = rules().map(|r| ((r - top_mm) * PPM).round() as i32).collect();
+    let rows: Vec<i32> = rules()
+        .map(|r| ((r - top_mm) * PPM).round() as i32)
+        .collect();
     let row_score = |crop: &GrayImage, y: i32| -> u64 {
         if y < 0 || y >= h as i32 {
             return 0;
@@ -408,5 +429,7 @@ impl BallotReader for BallotScanner {
 
 /// The linked tesseract's version, e.g. `5.3.0`.
 pub fn tesseract_version() -> String {
-    tesseract::plumbing::version().to_string_lossy().into_owned()
+    tesseract::plumbing::version()
+        .to_string_lossy()
+        .into_owned()
 }

@@ -126,7 +126,14 @@ pub(crate) fn render_form_with(
         c.text(bx - 5.0, by + 0.9, DIGIT_EM, &fonts.bold, digit, 0);
     }
     for (i, line) in REMINDERS.iter().enumerate() {
-        c.text(16.0, 67.95 + 5.0 * i as f32, REMINDER_EM, &fonts.regular, line, 0);
+        c.text(
+            16.0,
+            67.95 + 5.0 * i as f32,
+            REMINDER_EM,
+            &fonts.regular,
+            line,
+            0,
+        );
     }
     c.text(16.0, 87.04, LABEL_EM, &fonts.bold, TEXT_LABEL, 0);
     let (x0, y0, x1, y1) = FRAME;
@@ -198,11 +205,13 @@ pub(crate) fn pdf_from_images(
                 bytes.clone(),
             ),
             None => {
-                let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut z =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
                 z.write_all(img.as_raw())
-                    .and_then(|_| Ok(()))
                     .map_err(|e| ScanError::Io(format!("PDF image: {e}")))?;
-                let data = z.finish().map_err(|e| ScanError::Io(format!("PDF image: {e}")))?;
+                let data = z
+                    .finish()
+                    .map_err(|e| ScanError::Io(format!("PDF image: {e}")))?;
                 Stream::new(
                     dictionary! {
                         "Type" => "XObject", "Subtype" => "Image",

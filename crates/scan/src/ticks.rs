@@ -113,7 +113,8 @@ pub(crate) fn read_box(
     let (mut ring, mut ring_ink) = (0u32, 0u32);
     for y in (y0 - r1)..(y0 + size + r1) {
         for x in (x0 - r1)..(x0 + size + r1) {
-            let inside_outer = x >= x0 - r0 && x < x0 + size + r0 && y >= y0 - r0 && y < y0 + size + r0;
+            let inside_outer =
+                x >= x0 - r0 && x < x0 + size + r0 && y >= y0 - r0 && y < y0 + size + r0;
             if inside_outer {
                 continue;
             }
@@ -139,9 +140,8 @@ pub(crate) fn read_box(
 fn decide(fill: f32, span_mm: f32, outside: f32) -> TickState {
     if fill < 0.01 || span_mm < 1.5 {
         TickState::Empty
-    } else if fill > 0.5 && outside > 0.3 {
-        TickState::Ambiguous
-    } else if span_mm < 2.3 && fill < 0.05 {
+    } else if (fill > 0.5 && outside > 0.3) || (span_mm < 2.3 && fill < 0.05) {
+        // Blotted out, or too small to tell a dot from a tick.
         TickState::Ambiguous
     } else {
         TickState::Ticked

@@ -16,13 +16,18 @@ fn assert_fast_error(bytes: &[u8], name: &str, expect: &str) {
     let msg = err.to_string();
     assert!(msg.contains(name), "{msg:?} does not name {name}");
     assert!(msg.contains(expect), "{msg:?} does not say {expect:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{name}: too slow: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{name}: too slow: {:?}",
+        started.elapsed()
+    );
 }
 
 fn png_page() -> Vec<u8> {
     let img = image::GrayImage::from_pixel(300, 400, image::Luma([255]));
     let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
     out
 }
 
@@ -34,7 +39,11 @@ fn empty_file() {
 
 #[test]
 fn unknown_format() {
-    assert_fast_error(b"RIFF\0\0\0\0WAVEfmt ", "voicemail.wav", "not a PNG, JPEG, TIFF or PDF");
+    assert_fast_error(
+        b"RIFF\0\0\0\0WAVEfmt ",
+        "voicemail.wav",
+        "not a PNG, JPEG, TIFF or PDF",
+    );
 }
 
 #[test]
@@ -43,7 +52,8 @@ fn truncated_png_and_jpeg() {
     assert_fast_error(&png[..png.len() / 2], "cut.png", "corrupt or truncated PNG");
     let img = image::GrayImage::from_pixel(300, 400, image::Luma([200]));
     let mut jpg = Vec::new();
-    img.write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg).unwrap();
+    img.write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+        .unwrap();
     assert_fast_error(&jpg[..40], "cut.jpg", "corrupt or truncated JPEG");
 }
 
@@ -65,11 +75,25 @@ fn decompression_bomb() {
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
     chunk(&mut png, b"IHDR", &ihdr);
     // A tiny deflate stream of zeros; the decoder must never get that far.
-    chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
+    );
     chunk(&mut png, b"IEND", &[]);
     assert_fast_error(&png, "bomb.png", "exceeds the limit");
     let err = read(&png, "bomb.png", 0).unwrap_err();
-    assert!(matches!(err, ScanError::TooLarge { width: 100_000, height: 100_000, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ScanError::TooLarge {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -77,7 +101,11 @@ fn crc32(data: &[u8]) -> u32 {
     for b in data {
         crc ^= *b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -90,16 +118,24 @@ fn ten_thousand_page_tiff() {
     {
         let mut enc = tiff::encoder::TiffEncoder::new(&mut buf).unwrap();
         for _ in 0..10_000 {
-            enc.write_image::<tiff::encoder::colortype::Gray8>(1, 1, &[255]).unwrap();
+            enc.write_image::<tiff::encoder::colortype::Gray8>(1, 1, &[255])
+                .unwrap();
         }
     }
     let bytes = buf.into_inner();
     let started = Instant::now();
     let err = page_count(&bytes).unwrap_err();
-    assert!(matches!(err, ScanError::TooManyPages { max: 1000, .. }), "{err:?}");
+    assert!(
+        matches!(err, ScanError::TooManyPages { max: 1000, .. }),
+        "{err:?}"
+    );
     let err = read(&bytes, "batch.tif", 5000).unwrap_err();
     assert!(err.to_string().contains("batch.tif"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     // A page within the limit is still readable (a 1-pixel blank page).
     let r = read(&bytes, "batch.tif", 3).unwrap();
     assert_eq!(r.kind, recueil_core::engine::PageKind::Blank);
@@ -107,14 +143,25 @@ fn ten_thousand_page_tiff() {
 
 #[test]
 fn truncated_tiff_and_pdf() {
-    assert_fast_error(b"II*\0\x08\0\0\0\x05\0", "cut.tif", "corrupt or truncated TIFF");
-    assert_fast_error(b"%PDF-1.5\n1 0 obj\n<< /Type /Catalog", "cut.pdf", "corrupt or truncated PDF");
+    assert_fast_error(
+        b"II*\0\x08\0\0\0\x05\0",
+        "cut.tif",
+        "corrupt or truncated TIFF",
+    );
+    assert_fast_error(
+        b"%PDF-1.5\n1 0 obj\n<< /Type /Catalog",
+        "cut.pdf",
+        "corrupt or truncated PDF",
+    );
 }
 
 #[test]
 fn missing_page() {
     let err = read(&png_page(), "one.png", 2).unwrap_err();
-    assert!(matches!(err, ScanError::NoSuchPage { count: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, ScanError::NoSuchPage { count: 1, .. }),
+        "{err:?}"
+    );
 }
 
 /// Through the trait the worker uses: a permanent failure naming the file.

@@ -8,15 +8,22 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
-        Some("generate-eval") if args.len() == 3 => recueil_scan::eval::generate(Path::new(&args[2]))
-            .map(|s| eprintln!("{} files, {} pages, {} bytes; missing fonts: {:?}", s.files, s.pages, s.bytes, s.missing_fonts)),
-        Some("eval") if args.len() >= 3 => recueil_scan::eval::evaluate(Path::new(&args[2]), args.get(3).map(Path::new))
-            .map(|r| {
+        Some("generate-eval") if args.len() == 3 => {
+            recueil_scan::eval::generate(Path::new(&args[2])).map(|s| {
+                eprintln!(
+                    "{} files, {} pages, {} bytes; missing fonts: {:?}",
+                    s.files, s.pages, s.bytes, s.missing_fonts
+                )
+            })
+        }
+        Some("eval") if args.len() >= 3 => {
+            recueil_scan::eval::evaluate(Path::new(&args[2]), args.get(3).map(Path::new)).map(|r| {
                 for d in &r.details {
                     eprintln!("{:?}", d);
                 }
                 print!("{r}");
-            }),
+            })
+        }
         _ => {
             eprintln!("usage: recueil-scan generate-eval DIR | eval DIR [REAL_DIR]");
             return ExitCode::from(2);

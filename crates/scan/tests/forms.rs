@@ -1,0 +1,111 @@
+//! The printed form: same geometry as the reference rendering, and the
+//! reader reads back what was printed (QR urn, empty boxes, no text), from
+//! PNG and from the PDF.
+
+use recueil_core::engine::PageKind;
+use recueil_core::Urn;
+use recueil_scan::{page_count, pdf_bytes, png_bytes, render_form, BallotScanner};
+use std::path::PathBuf;
+
+/// The project's shared folder (beside the repository), if present.
+fn shared() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RECUEIL_SHARED") {
+        return Some(PathBuf::from(p));
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared"))
+        .find(|p| p.join("forms").is_dir())
+}
+
+/// Share of `a`'s ink pixels with ink of `b` within `r` pixels.
+fn covered(a: &image::GrayImage, b: &image::GrayImage, r: i32) -> f32 {
+    let (w, h) = a.dimensions();
+    let (mut ink, mut hit) = (0u32, 0u32);
+    for y in (0..h).step_by(2) {
+        for x in (0..w).step_by(2) {
+            if a.get_pixel(x, y)[0] >= 128 {
+                continue;
+            }
+            ink += 1;
+            'near: for dy in -r..=r {
+                for dx in -r..=r {
+                    let (xx, yy) = (x as i32 + dx, y as i32 + dy);
+                    if xx >= 0
+                        && yy >= 0
+                        && (xx as u32) < w
+                        && (yy as u32) < h
+                        && b.get_pixel(xx as u32, yy as u32)[0] < 128
+                    {
+                        hit += 1;
+                        break 'near;
+                    }
+                }
+            }
+        }
+    }
+    hit as f32 / ink.max(1) as f32
+}
+
+#[test]
+fn printed_form_matches_the_reference_geometry() {
+    let Some(shared) = shared() else {
+        eprintln!("shared/forms not found: skipped");
+        return;
+    };
+    let mine = render_form(300.0, None).unwrap();
+    let reference = image::open(shared.join("forms/bulletin-B1-blank-300dpi.png"))
+        .unwrap()
+        .to_luma8();
+    assert_eq!(mine.dimensions(), reference.dimensions());
+    // Within 3 px (0.25 mm): marks, boxes, frame, rules and text lines.
+    let a = covered(&reference, &mine, 3);
+    let b = covered(&mine, &reference, 3);
+    assert!(
+        a > 0.85 && b > 0.85,
+        "reference covered {a:.3}, mine covered {b:.3}"
+    );
+}
+
+#[test]
+fn reads_back_a_printed_form_png_and_pdf() {
+    let urn: Urn = "mq-doulon".parse().unwrap();
+    let img = render_form(300.0, Some(&urn)).unwrap();
+    let scanner = BallotScanner::default();
+    let png = png_bytes(&img).unwrap();
+    let r = scanner.read_page(&png, "form.png", 0).unwrap();
+    assert_eq!(r.kind, PageKind::Form);
+    assert_eq!(r.urn.as_ref().map(Urn::as_str), Some("mq-doulon"));
+    assert!(r.ticked.is_empty() && r.ambiguous.is_empty(), "{r:?}");
+    assert_eq!(r.text, "");
+    assert!(!r.needs_review, "{:?}", r.review_reasons);
+    assert_eq!(r.rotation_deg, 0);
+
+    let half = image::DynamicImage::ImageLuma8(img)
+        .resize_exact(874, 1240, image::imageops::FilterType::Triangle)
+        .into_luma8();
+    let pdf = pdf_bytes(&half, 2).unwrap();
+    assert_eq!(page_count(&pdf).unwrap(), 2);
+    let pages = scanner.read_file(&pdf, "forms.pdf").unwrap();
+    assert_eq!(pages.len(), 2);
+    for p in pages {
+        assert_eq!(p.kind, PageKind::Form);
+        assert_eq!(p.urn.as_ref().map(Urn::as_str), Some("mq-doulon"));
+    }
+}
+
+#[test]
+fn the_reference_example_reads_as_its_urn() {
+    let Some(shared) = shared() else {
+        eprintln!("shared/forms not found: skipped");
+        return;
+    };
+    let bytes = std::fs::read(shared.join("forms/bulletin-B1-qr-example-300dpi.png")).unwrap();
+    let r = BallotScanner::default()
+        .read_page(&bytes, "example.png", 0)
+        .unwrap();
+    assert_eq!(r.kind, PageKind::Form);
+    assert_eq!(r.urn.as_ref().map(Urn::as_str), Some("exemple-urne"));
+    assert!(r.ticked.is_empty());
+}
