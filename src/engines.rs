@@ -31,3 +31,8 @@ pub fn process_for(channel: Channel, _policy: &Policy) -> Result<Arc<dyn Process
         }),
     }
 }
+
+/// Pages of a scan, so that intake makes one source per page.
+pub fn scan_pages(bytes: &[u8]) -> Result<u32, String> {
+    recueil_scan::page_count(bytes).map_err(|e| e.to_string())
+}

@@ -76,7 +76,7 @@ async fn exactly_once(db: TestDb, queue: Queue) {
         };
         std::fs::write(&path, wav(&text)).unwrap();
         let arrival = Arrival::new(Channel::Voicemail);
-        let Intake::Accepted(id) = ingest_file(&store, &path, &arrival).await.unwrap() else {
+        let [Intake::Accepted(id)] = ingest_file(&store, &path, &arrival).await.unwrap()[..] else {
             panic!("new file reported as duplicate");
         };
         ids.push(id);
@@ -85,7 +85,7 @@ async fn exactly_once(db: TestDb, queue: Queue) {
         std::fs::copy(&path, &again).unwrap();
         assert_eq!(
             ingest_file(&store, &again, &arrival).await.unwrap(),
-            Intake::Duplicate(id)
+            vec![Intake::Duplicate(id)]
         );
     }
     assert_eq!(store.counts().await.unwrap().outbox, N as u64);

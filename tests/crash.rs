@@ -56,6 +56,7 @@ fn child_process() {
                     &store,
                     Path::new(&inbox),
                     vec![voicemail_process()],
+                    None,
                     QueueConfig::default(),
                     WorkerSettings::default(),
                     Shutdown::new(),

@@ -82,6 +82,7 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
             a.urn = urn;
             a.batch = batch;
             a.received_at = received_at;
+            a.paginate = Some(crate::engines::scan_pages);
             ingest_files(&store, &files, &a, true).await?
         }
         IngestCommand::Asterisk {
@@ -157,13 +158,30 @@ async fn ingest_one(
     tally: &mut Tally,
 ) -> anyhow::Result<String> {
     Ok(match ingest_file(store, path, arrival).await {
-        Ok(Intake::Accepted(id)) => {
-            tally.accepted += 1;
-            format!("{id}  {}", path.display())
-        }
-        Ok(Intake::Duplicate(id)) => {
-            tally.duplicates += 1;
-            format!("{id}  {}: already ingested, skipped", path.display())
+        Ok(intakes) => {
+            let paged = intakes.len() > 1;
+            let lines: Vec<String> = intakes
+                .iter()
+                .enumerate()
+                .map(|(n, intake)| {
+                    let page = if paged {
+                        format!(" page {}", n + 1)
+                    } else {
+                        String::new()
+                    };
+                    match intake {
+                        Intake::Accepted(id) => {
+                            tally.accepted += 1;
+                            format!("{id}  {}{page}", path.display())
+                        }
+                        Intake::Duplicate(id) => {
+                            tally.duplicates += 1;
+                            format!("{id}  {}{page}: already ingested, skipped", path.display())
+                        }
+                    }
+                })
+                .collect();
+            lines.join("\n")
         }
         Err(e) if e.is_bad_input() => {
             tally.refused += 1;

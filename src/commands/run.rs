@@ -38,6 +38,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
         &store,
         &args.inbox,
         processes,
+        Some(crate::engines::scan_pages),
         settings.queue.clone(),
         settings.worker.clone(),
         super::shutdown_on_signal(),

@@ -5,7 +5,7 @@
 //! by requeueing every unfinished source the store knows about: a run that
 //! was interrupted resumes where it stopped.
 
-use crate::intake::{channel_of, ingest_file, Arrival, IntakeError};
+use crate::intake::{channel_of, ingest_file, Arrival, IntakeError, Paginate};
 use crate::relay::relay_pending;
 use crate::worker::{self, WorkerSettings};
 use crate::{Process, Shutdown};
@@ -19,6 +19,7 @@ use std::time::Duration;
 /// What happened to each file of the inbox.
 #[derive(Debug, Default)]
 pub struct InboxReport {
+    /// One entry per source: a multi-page scan gives several.
     pub ingested: Vec<(PathBuf, Intake)>,
     /// Files not ingested, with the reason (empty, unknown type, unreadable).
     pub skipped: Vec<(PathBuf, String)>,
@@ -48,6 +49,7 @@ pub async fn run_inbox(
     store: &Store,
     inbox: &Path,
     processes: Vec<Arc<dyn Process>>,
+    paginate: Option<Paginate>,
     queue_config: QueueConfig,
     settings: WorkerSettings,
     shutdown: Shutdown,
@@ -72,8 +74,16 @@ pub async fn run_inbox(
             report.skipped.push((path, why));
             continue;
         };
-        match ingest_file(store, &path, &Arrival::new(channel)).await {
-            Ok(intake) => report.ingested.push((path, intake)),
+        let mut arrival = Arrival::new(channel);
+        if channel == Channel::Ballot {
+            arrival.paginate = paginate;
+        }
+        match ingest_file(store, &path, &arrival).await {
+            Ok(intakes) => {
+                for intake in intakes {
+                    report.ingested.push((path.clone(), intake));
+                }
+            }
             Err(e) if e.is_bad_input() => report.skipped.push((path, e.to_string())),
             Err(e) => return Err(e.into()),
         }

@@ -15,8 +15,13 @@ pub struct Arrival {
     pub caller_ref: Option<String>,
     pub urn: Option<Urn>,
     pub batch: Option<String>,
-    pub page: u32,
+    /// Counts the pages of a multi-page scan (TIFF, PDF): each page becomes
+    /// a source of its own. `None`: the file is one source.
+    pub paginate: Option<Paginate>,
 }
+
+/// How many pages a file holds, or why it cannot be read.
+pub type Paginate = fn(&[u8]) -> Result<u32, String>;
 
 impl Arrival {
     pub fn new(channel: Channel) -> Arrival {
@@ -26,7 +31,7 @@ impl Arrival {
             caller_ref: None,
             urn: None,
             batch: None,
-            page: 0,
+            paginate: None,
         }
     }
 }
@@ -44,6 +49,8 @@ pub enum IntakeError {
     },
     #[error("{path}: empty file (0 bytes), nothing to ingest")]
     Empty { path: PathBuf },
+    #[error("{path}: unreadable: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
     #[error("{path}: {size} bytes is over the {max}-byte limit")]
     TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("{path}: {source}")]
@@ -57,13 +64,14 @@ impl IntakeError {
     }
 }
 
-/// Reads and ingests one file. The media type is sniffed from the bytes: a
-/// PDF named `.wav` is stored as a PDF and refused by the worker by name.
+/// Reads and ingests one file: one source, or one per page of a multi-page
+/// scan. The media type is sniffed from the bytes: a PDF named `.wav` is
+/// stored as a PDF and refused by the worker by name.
 pub async fn ingest_file(
     store: &Store,
     path: &Path,
     arrival: &Arrival,
-) -> Result<Intake, IntakeError> {
+) -> Result<Vec<Intake>, IntakeError> {
     let size = tokio::fs::metadata(path)
         .await
         .map_err(|source| IntakeError::Read {
@@ -89,20 +97,38 @@ pub async fn ingest_file(
             path: path.to_owned(),
         });
     }
+    let pages = match arrival.paginate {
+        Some(count) => count(&bytes).map_err(|reason| IntakeError::Unreadable {
+            path: path.to_owned(),
+            reason,
+        })?,
+        None => 1,
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let source = new_source(&name, &bytes, arrival);
-    let intake = store
-        .ingest(&source, &bytes)
+    let template = new_source(&name, &bytes, arrival);
+    let sources: Vec<Source> = if pages <= 1 {
+        vec![template]
+    } else {
+        (1..=pages)
+            .map(|page| Source {
+                id: SourceId::new(),
+                page,
+                ..template.clone()
+            })
+            .collect()
+    };
+    let intakes = store
+        .ingest_pages(&sources, &bytes)
         .await
         .map_err(|source| IntakeError::Store {
             path: path.to_owned(),
             source,
         })?;
-    tracing::debug!(file = %path.display(), ?intake, "ingested");
-    Ok(intake)
+    tracing::debug!(file = %path.display(), pages, "ingested");
+    Ok(intakes)
 }
 
 /// Builds the source record of `bytes` as it arrived.
@@ -118,7 +144,7 @@ pub fn new_source(name: &str, bytes: &[u8], arrival: &Arrival) -> Source {
         caller_ref: arrival.caller_ref.clone(),
         urn: arrival.urn.clone(),
         batch: arrival.batch.clone(),
-        page: arrival.page,
+        page: 0,
     }
 }
 

@@ -238,56 +238,74 @@ impl Store {
     /// Stores a new source, its bytes and its job in one transaction.
     /// The same bytes on the same channel and page are stored once.
     pub async fn ingest(&self, source: &Source, bytes: &[u8]) -> Result<Intake> {
+        let mut intakes = self
+            .ingest_pages(std::slice::from_ref(source), bytes)
+            .await?;
+        Ok(intakes.pop().expect("one source in, one intake out"))
+    }
+
+    /// Stores the pages of one file (sources differing only by `page` and
+    /// id), its bytes once, and a job per new page, in one transaction.
+    /// Pages already stored are reported as duplicates, so an interrupted
+    /// intake can simply be run again.
+    pub async fn ingest_pages(&self, pages: &[Source], bytes: &[u8]) -> Result<Vec<Intake>> {
+        let Some(first) = pages.first() else {
+            return Ok(Vec::new());
+        };
         let now = format_ts(Utc::now());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (sha256) DO NOTHING",
         )
-        .bind(&source.sha256)
+        .bind(&first.sha256)
         .bind(bytes)
         .bind(bytes.len() as i64)
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO sources (id, channel, sha256, media_type, size, original_name,
-                 received_at, caller_ref, urn, batch, page, state, attempts, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12, $12)
-             ON CONFLICT (channel, sha256, page) DO NOTHING",
-        )
-        .bind(source.id.to_string())
-        .bind(source.channel.as_str())
-        .bind(&source.sha256)
-        .bind(&source.media_type)
-        .bind(source.size as i64)
-        .bind(&source.original_name)
-        .bind(format_ts(source.received_at))
-        .bind(source.caller_ref.as_deref())
-        .bind(source.urn.as_ref().map(Urn::as_str))
-        .bind(source.batch.as_deref())
-        .bind(i64::from(source.page))
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            let row = sqlx::query(
-                "SELECT id FROM sources WHERE channel = $1 AND sha256 = $2 AND page = $3",
+        let mut intakes = Vec::with_capacity(pages.len());
+        for source in pages {
+            let inserted = sqlx::query(
+                "INSERT INTO sources (id, channel, sha256, media_type, size, original_name,
+                     received_at, caller_ref, urn, batch, page, state, attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12, $12)
+                 ON CONFLICT (channel, sha256, page) DO NOTHING",
             )
+            .bind(source.id.to_string())
             .bind(source.channel.as_str())
             .bind(&source.sha256)
+            .bind(&source.media_type)
+            .bind(source.size as i64)
+            .bind(&source.original_name)
+            .bind(format_ts(source.received_at))
+            .bind(source.caller_ref.as_deref())
+            .bind(source.urn.as_ref().map(Urn::as_str))
+            .bind(source.batch.as_deref())
             .bind(i64::from(source.page))
-            .fetch_one(&self.pool)
-            .await?;
-            return Ok(Intake::Duplicate(parse_id(row.try_get("id")?)?));
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                let row = sqlx::query(
+                    "SELECT id FROM sources WHERE channel = $1 AND sha256 = $2 AND page = $3",
+                )
+                .bind(source.channel.as_str())
+                .bind(&source.sha256)
+                .bind(i64::from(source.page))
+                .fetch_one(&mut *tx)
+                .await?;
+                intakes.push(Intake::Duplicate(parse_id(row.try_get("id")?)?));
+                continue;
+            }
+            let job = Job::new(source.id, source.channel);
+            insert_outbox(&mut tx, &job, &now).await?;
+            insert_event(&mut tx, source.id, &now, "ingested", &source.original_name).await?;
+            intakes.push(Intake::Accepted(source.id));
         }
-        let job = Job::new(source.id, source.channel);
-        insert_outbox(&mut tx, &job, &now).await?;
-        insert_event(&mut tx, source.id, &now, "ingested", &source.original_name).await?;
         tx.commit().await?;
-        Ok(Intake::Accepted(source.id))
+        Ok(intakes)
     }
 
     /// Puts failed sources back in the queue (through the outbox), e.g. after
