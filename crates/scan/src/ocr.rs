@@ -39,6 +39,13 @@ pub(crate) struct OcrOutput {
     pub plausible: f32,
 }
 
+// Debian builds tesseract with OpenMP, whose threads spin-wait: with one
+// page per worker thread already, on a shared machine, they slow OCR down
+// several times (measured on 2 busy cores: 121 crops/min in process
+// without, 712 with `OMP_THREAD_LIMIT=1`). libgomp reads that variable
+// when it loads, before `main`, and tesseract's parallel loops name their
+// thread count, so only the environment can fix it: run the worker and the
+// benches with `OMP_THREAD_LIMIT=1`.
 thread_local! {
     /// One tesseract per thread: initialising loads the French model
     /// (~15 MB) and takes a noticeable fraction of a second.

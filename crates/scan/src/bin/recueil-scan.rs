@@ -1,5 +1,6 @@
 //! Developer tool: `recueil-scan generate-eval DIR` regenerates the
-//! evaluation set; `recueil-scan eval DIR [REAL_DIR]` measures the reader.
+//! evaluation set; `recueil-scan eval DIR [REAL_DIR]` measures the reader;
+//! `recueil-scan bench DIR` compares throughput with the tesseract CLI.
 //! The product's commands are `recueil forms ...` and `recueil eval ballots`.
 
 use std::path::Path;
@@ -24,8 +25,11 @@ fn main() -> ExitCode {
                 print!("{r}");
             })
         }
+        Some("bench") if args.len() == 3 => {
+            recueil_scan::eval::bench(Path::new(&args[2]), 12).map(|r| print!("{r}"))
+        }
         _ => {
-            eprintln!("usage: recueil-scan generate-eval DIR | eval DIR [REAL_DIR]");
+            eprintln!("usage: recueil-scan generate-eval DIR | eval DIR [REAL_DIR] | bench DIR");
             return ExitCode::from(2);
         }
     };
