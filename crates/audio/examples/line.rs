@@ -28,6 +28,8 @@ fn flag(args: &[String], name: &str, default: f32) -> Result<f32, String> {
 fn run(args: &[String]) -> Result<(), String> {
     let seed = flag(args, "--seed", 1.0)? as u64;
     let mut line = Line {
+        // Speech is normalised below, on the 16 kHz signal.
+        peak_dbfs: None,
         seed,
         ..Line::default()
     };

@@ -43,32 +43,45 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String>
 /// How leading and trailing silence is found.
 ///
 /// The recording is cut into 20 ms frames and each frame's energy (RMS, in
-/// dB relative to full scale) is compared with a threshold that adapts to
-/// the line: `above_noise_db` over the noise floor (the 10th percentile of
-/// the frames' energies), and never below `silence_dbfs`. Everything from
-/// `margin_s` before the first frame over the threshold to `margin_s` after
-/// the last one is kept; nothing in the middle is ever cut.
+/// dB relative to full scale) is compared with the line's noise floor (the
+/// 10th percentile of the frames' energies):
+///
+/// - every frame under `silence_dbfs`: a silent line, no speech;
+/// - no frame `speech_above_noise_db` over the floor (steady line noise,
+///   or speech without a pause): kept whole, recognition decides;
+/// - otherwise the frames `edge_above_noise_db` over the floor are
+///   "active": less than `min_active_s` of them is a click (a hang-up, a
+///   key press), not speech; else everything from `margin_s` before the
+///   first active frame to `margin_s` after the last one is kept. Nothing
+///   in the middle is ever cut.
+///
+/// The edge threshold is deliberately low (a quiet voice on a noisy line
+/// is still active), so trimming errs on keeping too much.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrimConfig {
-    /// Kept before the first and after the last voiced frame, so that soft
+    /// Kept before the first and after the last active frame, so that soft
     /// onsets (`f`, `s`) and word ends are not clipped.
     pub margin_s: f32,
-    /// Frames quieter than this are silence whatever the noise floor.
+    /// Frames quieter than this are silence whatever the noise floor
+    /// (a mu-law line's idle code is near -72 dBFS).
     pub silence_dbfs: f32,
-    /// How far above the noise floor a frame must be to count as voiced.
-    pub above_noise_db: f32,
-    /// Less voiced time than this is a click (a hang-up, a key press), not
-    /// speech: the shortest French words ("oui", "non") last longer.
-    pub min_voiced_s: f32,
+    /// Some frame must stand this far over the floor for trimming to apply.
+    pub speech_above_noise_db: f32,
+    /// How far over the floor a frame counts as active.
+    pub edge_above_noise_db: f32,
+    /// Less active time than this is a click, not speech: the shortest
+    /// French words ("oui", "non") last longer.
+    pub min_active_s: f32,
 }
 
 impl Default for TrimConfig {
     fn default() -> Self {
         TrimConfig {
             margin_s: 0.3,
-            silence_dbfs: -55.0,
-            above_noise_db: 10.0,
-            min_voiced_s: 0.15,
+            silence_dbfs: -60.0,
+            speech_above_noise_db: 10.0,
+            edge_above_noise_db: 4.0,
+            min_active_s: 0.15,
         }
     }
 }
@@ -80,18 +93,12 @@ pub struct Span {
     pub start: usize,
     /// One past the last sample to recognise (margin included).
     pub end: usize,
-    /// From the first to the end of the last voiced frame, in seconds.
+    /// From the first to the end of the last active frame, in seconds.
     pub voiced_s: f32,
 }
 
 /// Finds the part of a mono recording at `rate` Hz that may hold speech;
-/// `None` when it is silent or holds only a click.
-///
-/// A recording whose energy barely varies (steady line noise, or speech
-/// without a single pause) is kept whole: trimming only removes what is
-/// clearly quieter than the rest, and never decides on its own that a
-/// caller said nothing unless the line was silent. Recognition and its
-/// guards decide about steady noise.
+/// `None` when it is silent or holds only a click (see [`TrimConfig`]).
 pub fn find_speech(samples: &[f32], rate: u32, config: &TrimConfig) -> Option<Span> {
     let frame = (rate as usize / 50).max(1);
     let db: Vec<f32> = samples
@@ -111,18 +118,19 @@ pub fn find_speech(samples: &[f32], rate: u32, config: &TrimConfig) -> Option<Sp
     let mut sorted = db.clone();
     sorted.sort_by(f32::total_cmp);
     let floor = sorted[sorted.len() / 10];
-    let threshold = config.silence_dbfs.max(floor + config.above_noise_db);
     let frame_s = frame as f32 / rate as f32;
-    let (first, last) = if peak < threshold {
+    let (first, last) = if peak < floor + config.speech_above_noise_db {
         (0, db.len() - 1)
     } else {
-        let first = db.iter().position(|&d| d >= threshold)?;
-        let last = db.iter().rposition(|&d| d >= threshold)?;
-        let voiced = db.iter().filter(|&&d| d >= threshold).count() as f32 * frame_s;
-        if voiced < config.min_voiced_s {
+        let edge = config.silence_dbfs.max(floor + config.edge_above_noise_db);
+        let active = db.iter().filter(|&&d| d >= edge).count() as f32 * frame_s;
+        if active < config.min_active_s {
             return None;
         }
-        (first, last)
+        (
+            db.iter().position(|&d| d >= edge)?,
+            db.iter().rposition(|&d| d >= edge)?,
+        )
     };
     let margin = (config.margin_s * rate as f32) as usize;
     let start = (first * frame).saturating_sub(margin);
@@ -197,6 +205,19 @@ mod tests {
             *s = 0.8;
         }
         assert_eq!(find_speech(&click, 16000, &cfg), None);
+    }
+
+    #[test]
+    fn a_quiet_voice_on_a_noisy_line_is_kept() {
+        // Noise at -50 dBFS, "syllables" 6 dB over it for 0.4 s in 2 s.
+        let mut x: Vec<f32> = (0..32000)
+            .map(|i| 0.0045 * ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 1.7)
+            .collect();
+        for (i, s) in x[12000..18400].iter_mut().enumerate() {
+            *s += 0.006 * (i as f32 * 0.2).sin();
+        }
+        let span = find_speech(&x, 16000, &TrimConfig::default()).expect("kept");
+        assert!(span.start <= 12000 && span.end >= 18400, "{span:?}");
     }
 
     #[test]

@@ -11,9 +11,13 @@ use crate::{dsp, g711};
 /// The sample rate of a narrowband telephone line.
 pub const LINE_RATE: u32 = 8000;
 
-/// How noisy the simulated line is.
+/// How loud the caller is and how noisy the simulated line is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
+    /// The voice is brought to this peak level first, as a handset and the
+    /// network's level control would (recordings made for other purposes
+    /// can be 40 dB quieter than a phone call). `None` keeps the level.
+    pub peak_dbfs: Option<f32>,
     /// RMS level of the white noise, dB relative to full scale.
     pub noise_dbfs: f32,
     /// Level of the mains hum, dB relative to full scale.
@@ -26,6 +30,7 @@ impl Default for Line {
     /// About the idle noise of a poor analogue subscriber line (-50 dBFS).
     fn default() -> Self {
         Line {
+            peak_dbfs: Some(-6.0),
             noise_dbfs: -50.0,
             hum_dbfs: -60.0,
             seed: 0x0800_0073_2335,
@@ -100,7 +105,12 @@ impl Biquad {
 /// reaches the voicemail system: 8 kHz samples, already mu-law quantised
 /// (see [`to_mulaw`] for the bytes).
 pub fn degrade(samples: &[f32], rate: u32, line: &Line) -> Result<Vec<f32>, String> {
-    let narrow = dsp::resample(samples, rate, LINE_RATE)?;
+    let mut narrow = dsp::resample(samples, rate, LINE_RATE)?;
+    let peak = narrow.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if let (Some(target), true) = (line.peak_dbfs, peak > 1e-6) {
+        let gain = 10f32.powf(target / 20.0) / peak;
+        narrow.iter_mut().for_each(|s| *s *= gain);
+    }
     let fs = LINE_RATE as f32;
     let mut filters = [
         Biquad::new(fs, 300.0, true),
@@ -155,6 +165,7 @@ mod tests {
     #[test]
     fn keeps_the_voice_band_and_cuts_the_rest() {
         let quiet = Line {
+            peak_dbfs: None,
             noise_dbfs: -120.0,
             hum_dbfs: -120.0,
             seed: 1,

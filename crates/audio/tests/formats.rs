@@ -24,24 +24,31 @@ fn rms(v: &[f32]) -> f32 {
     (v.iter().map(|s| s * s).sum::<f32>() / v.len().max(1) as f32).sqrt()
 }
 
-/// Highest normalised correlation over lags of +-`max_lag` samples (codecs delay).
-fn similarity(a: &[f32], b: &[f32], max_lag: i64) -> f32 {
-    let mut best = f32::MIN;
-    for lag in -max_lag..=max_lag {
-        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, &x) in a.iter().enumerate() {
-            let j = i as i64 + lag;
-            if j < 0 || j as usize >= b.len() {
-                continue;
-            }
-            let y = b[j as usize];
-            ab += f64::from(x) * f64::from(y);
-            aa += f64::from(x) * f64::from(x);
-            bb += f64::from(y) * f64::from(y);
+fn correlation(a: &[f32], b: &[f32], lag: i64) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, &x) in a.iter().enumerate() {
+        let j = i as i64 + lag;
+        if j < 0 || j as usize >= b.len() {
+            continue;
         }
-        best = best.max((ab / (aa.sqrt() * bb.sqrt() + 1e-12)) as f32);
+        let y = b[j as usize];
+        ab += f64::from(x) * f64::from(y);
+        aa += f64::from(x) * f64::from(x);
+        bb += f64::from(y) * f64::from(y);
     }
-    best
+    (ab / (aa.sqrt() * bb.sqrt() + 1e-12)) as f32
+}
+
+/// Highest normalised correlation over lags of +-`max_lag` samples (codecs
+/// delay): a coarse search every 4 samples, then refined around the best.
+fn similarity(a: &[f32], b: &[f32], max_lag: i64) -> f32 {
+    let coarse = (-max_lag..=max_lag)
+        .step_by(4)
+        .map(|lag| (correlation(a, b, lag), lag))
+        .fold((f32::MIN, 0), |m, c| if c.0 > m.0 { c } else { m });
+    (coarse.1 - 4..=coarse.1 + 4)
+        .map(|lag| correlation(a, b, lag))
+        .fold(coarse.0, f32::max)
 }
 
 fn downsample_telephone(x: &[f32]) -> Vec<f32> {

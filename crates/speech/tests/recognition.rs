@@ -1,0 +1,246 @@
+//! The transcriber on real models: honesty on silence and noise, French
+//! accuracy on real speech (clean and through a simulated telephone
+//! line), short messages kept, bad files refused.
+//!
+//! Uses the real model directory (`$RECUEIL_MODELS_DIR` or
+//! `~/.cache/recueil/models`), fetching `base` and `base-q8_0` into it when
+//! needed (as crates/models/tests/transcribe.rs does). Every recognition
+//! holds one lock: tests run one at a time on 2 threads (ggml's threads
+//! spin; two recognitions at once on 2 cores are 15-30x slower).
+//!
+//! Time: about 110 s of FLEURS audio twice, 108 s of short commands and
+//! 2 x 12 fixtures; whisper.cpp is optimised even in debug builds
+//! (`[profile.dev.build-override]`), so this takes 1-3 minutes on an idle
+//! 2-core machine. Thresholds and their reasons: crates/speech/README.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use recueil_core::engine::{Media, Transcriber};
+use recueil_core::FailureKind;
+use recueil_speech::eval::{evaluate, read_manifest, Report};
+use recueil_speech::{SpeechConfig, SpeechError, WhisperTranscriber};
+
+/// Threads per recognition: 2 (CI's cores), or `$RECUEIL_SPEECH_THREADS`
+/// (1 is faster on a machine busy with other work).
+fn threads() -> usize {
+    std::env::var("RECUEIL_SPEECH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+}
+
+/// Corpus WER limits, base (f16), greedy, French forced.
+const FLEURS_MAX_WER: f64 = 0.40;
+const FLEURS_TELEPHONE_MAX_WER: f64 = 0.48;
+const FIXTURES_MAX_WER: f64 = 0.35;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn shared_speech() -> PathBuf {
+    root().join("../shared/data/speech")
+}
+
+fn config() -> SpeechConfig {
+    SpeechConfig {
+        threads: threads(),
+        ..SpeechConfig::default()
+    }
+}
+
+fn model(name: &'static str) -> MutexGuard<'static, WhisperTranscriber> {
+    static BASE: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    static Q8: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    // One recognition at a time across the whole test binary.
+    static RUNNING: Mutex<()> = Mutex::new(());
+    let cell = if name == "base" { &BASE } else { &Q8 };
+    let lock = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let m = cell.get_or_init(|| {
+        let dir = recueil_models::models_dir();
+        recueil_models::fetch_many(&[name], &dir).unwrap_or_else(|e| panic!("{e}"));
+        Mutex::new(
+            WhisperTranscriber::load(name, &dir, &config()).unwrap_or_else(|e| panic!("{e}")),
+        )
+    });
+    drop(lock);
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn print(report: &Report, what: &str) {
+    for r in &report.items {
+        eprintln!(
+            "{}: {}/{} conf {:.2} {:.1}s | {}",
+            r.name, r.edits, r.words, r.confidence, r.seconds, r.hypothesis
+        );
+    }
+    eprintln!(
+        "{what}: WER {:.1} %, RTF {:.3}, empty {}/{}, hallucinated {}/{}",
+        100.0 * report.wer(),
+        report.rtf(),
+        report.false_empty(),
+        report.speech_items(),
+        report.hallucinations(),
+        report.silent_items()
+    );
+}
+
+const NOBODY_SPEAKS: [&str; 4] = [
+    "silence-10s.wav",
+    "line-noise-6s.wav",
+    "line-noise-20s.wav",
+    "hangup-click.wav",
+];
+
+/// Silence, line noise and a hang-up give no text, with both models, every
+/// time: each file twice, with a real message transcribed in between (the
+/// decoder state is reused: nothing may carry over).
+#[test]
+fn nobody_speaks_gives_no_speech_every_time() {
+    let dir = root().join("fixtures/voicemail");
+    let speech = std::fs::read(dir.join("merci-court.wav")).unwrap();
+    for name in ["base", "base-q8_0"] {
+        let t = model(name);
+        for round in 0..2 {
+            for file in NOBODY_SPEAKS {
+                let bytes = std::fs::read(dir.join(file)).unwrap();
+                let tr = t.transcribe_bytes(&bytes, file, "audio/x-wav").unwrap();
+                assert!(
+                    tr.no_speech && tr.text.is_empty() && tr.segments.is_empty(),
+                    "{name} round {round} {file}: {tr:?}"
+                );
+                assert_eq!(tr.speech_s, 0.0);
+                let tr = t.transcribe_bytes(&speech, "merci-court.wav", "").unwrap();
+                assert!(!tr.no_speech, "{name}: {tr:?}");
+            }
+        }
+    }
+}
+
+/// The committed voicemails (Pico and espeak-ng voices through the
+/// simulated line): recognised, none lost, none looping.
+#[test]
+fn voicemail_fixtures_are_transcribed() {
+    let items = read_manifest(&root().join("fixtures/voicemail")).unwrap();
+    for name in ["base", "base-q8_0"] {
+        let t = model(name);
+        let report = evaluate(&t, &items, None).unwrap();
+        print(&report, name);
+        assert_eq!(report.false_empty(), 0, "{name}: a message was lost");
+        assert_eq!(report.hallucinations(), 0, "{name}: text on silence");
+        assert!(
+            report.wer() < FIXTURES_MAX_WER,
+            "{name}: WER {:.3}",
+            report.wer()
+        );
+        // 20 s of silence before a short message: trimmed, not looped.
+        let lead = report
+            .items
+            .iter()
+            .find(|r| r.name == "lead20-visites.wav")
+            .unwrap();
+        assert!(lead.edits * 3 <= lead.words, "{name}: {lead:?}");
+    }
+}
+
+fn fleurs(telephone: bool) -> Report {
+    let items = read_manifest(&shared_speech().join("fleurs-fr")).unwrap();
+    assert_eq!(items.len(), 10);
+    let t = model("base");
+    let line = recueil_audio::telephone::Line::default();
+    let report = evaluate(&t, &items, telephone.then_some(&line)).unwrap();
+    print(
+        &report,
+        if telephone {
+            "fleurs telephone"
+        } else {
+            "fleurs"
+        },
+    );
+    report
+}
+
+#[test]
+fn fleurs_french_word_error_rate() {
+    let report = fleurs(false);
+    assert_eq!(report.false_empty(), 0);
+    assert!(report.wer() < FLEURS_MAX_WER, "WER {:.3}", report.wer());
+}
+
+#[test]
+fn fleurs_at_telephone_quality_word_error_rate() {
+    let report = fleurs(true);
+    assert_eq!(report.false_empty(), 0);
+    assert!(
+        report.wer() < FLEURS_TELEPHONE_MAX_WER,
+        "WER {:.3}",
+        report.wer()
+    );
+}
+
+/// Real 1.5-5 s microphone commands ("pause", "annuler", "silence"): none
+/// may be thrown away as empty.
+#[test]
+fn short_real_messages_are_not_thrown_away() {
+    let items = read_manifest(&shared_speech().join("ohf-speech-to-phrase-fr")).unwrap();
+    assert_eq!(items.len(), 39);
+    let t = model("base");
+    let report = evaluate(&t, &items, None).unwrap();
+    print(&report, "ohf");
+    assert_eq!(report.false_empty(), 0, "false-empty");
+}
+
+/// Bad input through the worker's trait: permanent failures naming the file.
+#[test]
+fn bad_files_are_permanent_failures_naming_the_input() {
+    let formats = root().join("fixtures/voicemail/formats");
+    let t = model("base");
+    let random: Vec<u8> = (0u32..3000)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.wav", Vec::new()),
+        (
+            "truncated.wav",
+            std::fs::read(formats.join("truncated.wav")).unwrap(),
+        ),
+        (
+            "document-pdf.wav",
+            std::fs::read(formats.join("document-pdf.wav")).unwrap(),
+        ),
+        ("random.wav", random),
+        (
+            "wav49-gsm.wav",
+            std::fs::read(formats.join("wav49-gsm.wav")).unwrap(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let e = t
+            .transcribe(Media {
+                bytes: &bytes,
+                media_type: "audio/x-wav",
+                name,
+                page: 0,
+            })
+            .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Permanent, "{name}: {e}");
+        assert!(e.message.starts_with(name), "{name}: {e}");
+    }
+    assert_eq!(t.engine().name, "whisper");
+    assert_eq!(t.engine().version, "base-f16");
+}
+
+/// A model file that is not the pinned one is refused with the fix.
+#[test]
+fn tampered_model_is_refused_with_the_fix() {
+    let dir = std::env::temp_dir().join(format!("recueil-speech-tamper-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ggml-base.bin"), b"not a model").unwrap();
+    let e = WhisperTranscriber::load("base", &dir, &config()).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, SpeechError::Model(_)), "{msg}");
+    assert!(msg.contains("recueil models fetch"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(WhisperTranscriber::load("base", Path::new("/nonexistent"), &config()).is_err());
+}
