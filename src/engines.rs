@@ -17,19 +17,47 @@ pub struct MissingEngine {
 }
 
 /// The process for `channel`, or why there is none.
-pub fn process_for(channel: Channel, _policy: &Policy) -> Result<Arc<dyn Process>, MissingEngine> {
+pub fn process_for(channel: Channel, policy: &Policy) -> Result<Arc<dyn Process>, EngineError> {
     match channel {
-        Channel::Voicemail => Err(MissingEngine {
+        Channel::Voicemail => Err(EngineError::Missing(MissingEngine {
             channel,
             what: "speech recognition (whisper)",
             hint: "the whisper transcriber is not integrated yet",
-        }),
-        Channel::Ballot => Err(MissingEngine {
-            channel,
-            what: "ballot reading (OCR)",
-            hint: "the tesseract ballot reader is not integrated yet",
-        }),
+        })),
+        Channel::Ballot => {
+            if !recueil_scan::engine_available() {
+                return Err(EngineError::Unavailable(
+                    "tesseract cannot start: install tesseract-ocr-fra (scripts/install-deps.sh)"
+                        .into(),
+                ));
+            }
+            Ok(Arc::new(recueil_ballot::BallotWorker::new(
+                Arc::new(recueil_scan::BallotScanner::default()),
+                classifier()?,
+                policy.clone(),
+            )))
+        }
     }
+}
+
+/// Why a channel cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Missing(#[from] MissingEngine),
+    #[error("engine unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The question classifier, from `RECUEIL_CLASSIFIER_MODEL` or the model
+/// built into the binary.
+fn classifier() -> Result<Arc<dyn recueil_core::engine::Classifier>, EngineError> {
+    let classifier = match std::env::var_os("RECUEIL_CLASSIFIER_MODEL") {
+        Some(path) => recueil_classify::QuestionClassifier::from_path(std::path::Path::new(&path)),
+        None => recueil_classify::QuestionClassifier::embedded(),
+    }
+    .map_err(|e| EngineError::Unavailable(format!("question classifier: {e}")))?;
+    Ok(Arc::new(classifier))
 }
 
 /// Pages of a scan, so that intake makes one source per page.

@@ -41,6 +41,14 @@ enum Command {
     Source(commands::replay::SourceArgs),
     /// Speech models: fetch, verify, list.
     Models(commands::models::ModelsArgs),
+    /// Read one scanned B1 file (every page) and print what was read.
+    ReadBallot(commands::ballot::ReadBallotArgs),
+    /// Printable B1 forms, and the generated evaluation set.
+    #[command(subcommand)]
+    Forms(commands::ballot::FormsCommand),
+    /// Speed beside the reference tools.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Which questions a text answers, and why.
     Classify(commands::classify::ClassifyArgs),
     /// Measure an engine on material with ground truth.
@@ -69,6 +77,14 @@ enum EvalCommand {
     Classify(commands::classify::EvalClassifyArgs),
     /// Redaction recall and false masks on annotated sentences.
     Redact(commands::review::EvalRedactArgs),
+    /// Tick accuracy, character error rate per font, review rate.
+    Ballots(commands::ballot::EvalBallotsArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Pages per minute beside the tesseract CLI.
+    Ballots(commands::ballot::BenchBallotsArgs),
 }
 
 #[derive(Subcommand)]
@@ -78,6 +94,7 @@ enum TrainCommand {
 }
 
 fn main() -> ExitCode {
+    limit_openmp();
     init_tracing();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -93,6 +110,10 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a)),
         Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
         Command::Redact(a) => Some(commands::review::redact(a)),
+        Command::ReadBallot(a) => Some(commands::ballot::run_read_ballot(a)),
+        Command::Forms(c) => Some(commands::ballot::run_forms(c)),
+        Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
+        Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),
         Command::Eval(EvalCommand::Redact(a)) => Some(commands::review::eval_redact(a)),
         _ => None,
     };
@@ -120,7 +141,13 @@ fn main() -> ExitCode {
             Command::Review(c) => commands::review::review(c, &settings).await,
             Command::Purge(a) => commands::review::purge(a, &settings).await,
             Command::Export(a) => commands::review::export(a, &settings).await,
-            Command::Classify(_) | Command::Eval(_) | Command::Train(_) | Command::Redact(_) => {
+            Command::Classify(_)
+            | Command::Eval(_)
+            | Command::Train(_)
+            | Command::Redact(_)
+            | Command::ReadBallot(_)
+            | Command::Forms(_)
+            | Command::Bench(_) => {
                 unreachable!("handled above")
             }
         }
@@ -130,6 +157,25 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Debian's tesseract uses OpenMP, whose spinning threads fight over the
+/// cores with our own worker threads: measured 2.8x faster with one OpenMP
+/// thread. libgomp reads `OMP_THREAD_LIMIT` when it is loaded, before
+/// `main`, so the only way to set it from here is to start again with it.
+fn limit_openmp() {
+    #[cfg(unix)]
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
+            // exec only returns on failure: go on with OpenMP's default.
+            eprintln!("warning: could not limit OpenMP threads: {err}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod ballot;
 pub mod classify;
 pub mod db;
 pub mod ingest;

@@ -30,7 +30,8 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     for channel in Channel::ALL {
         match crate::engines::process_for(channel, &settings.policy) {
             Ok(p) => processes.push(p),
-            Err(m) => missing.push(m),
+            Err(crate::engines::EngineError::Missing(m)) => missing.push(m),
+            Err(e) => return Err(e.into()),
         }
     }
     let store = super::store(settings).await?;
@@ -99,7 +100,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
         );
     }
     eprintln!(
-        "{} files, {} contributions, {} failed, {} skipped",
+        "{} sources, {} contributions, {} failed, {} files skipped",
         ours.len(),
         contributions.len(),
         failed.len(),
@@ -126,7 +127,12 @@ fn print_table(
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let text: String = c.text.chars().take(60).collect();
+        let text: String = c
+            .text
+            .chars()
+            .map(|ch| if ch.is_whitespace() { ' ' } else { ch })
+            .take(60)
+            .collect();
         println!(
             "{:<28} {:<9} {:<12} {:<9} {:>5.2}  {}",
             truncate(&name, 28),

@@ -1,6 +1,7 @@
 //! `recueil worker voicemail|ballot` and `recueil relay`.
 
 use crate::config::Settings;
+use anyhow::Context;
 use recueil_core::Channel;
 use recueil_pipeline::{relay, worker};
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ pub struct WorkerArgs {
     /// Jobs processed at once (one consumer each).
     #[arg(long, env = "RECUEIL_CONCURRENCY")]
     concurrency: Option<usize>,
+    /// Serve Prometheus metrics on this address (e.g. 0.0.0.0:9464).
+    #[arg(long, env = "RECUEIL_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -53,6 +57,13 @@ pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCo
     let mut worker_settings = settings.worker.clone();
     if let Some(n) = args.concurrency {
         worker_settings.concurrency = n;
+    }
+    if let Some(addr) = args.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(%addr, "metrics served");
     }
     let store = super::store(settings).await?;
     let queue = super::queue(settings).await?;

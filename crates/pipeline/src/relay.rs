@@ -41,6 +41,7 @@ pub async fn relay_pending(store: &Store, queue: &Queue) -> Result<usize, RelayE
                 return Err(e.into());
             }
             store.complete_outbox(entry.id).await?;
+            metrics::counter!("recueil_outbox_published_total").increment(1);
             published += 1;
         }
     }

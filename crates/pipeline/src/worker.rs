@@ -121,6 +121,7 @@ impl Worker {
             }
             Err(e) => {
                 tracing::error!(error = %e, "unreadable message: dead-lettered");
+                metrics::counter!("recueil_jobs_total", "channel" => self.process.channel().as_str(), "outcome" => "malformed").increment(1);
                 answer(delivery.dead_letter().await);
                 return;
             }
@@ -130,51 +131,64 @@ impl Worker {
     }
 
     async fn handle_job(&self, job: Job, delivery: Delivery) {
+        let started = std::time::Instant::now();
+        let outcome = self.settle_job(job, delivery).await;
+        let channel = self.process.channel().as_str();
+        metrics::counter!("recueil_jobs_total", "channel" => channel, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("recueil_job_seconds", "channel" => channel)
+            .record(started.elapsed().as_secs_f64());
+    }
+
+    /// Processes one job and answers its delivery; returns the outcome's
+    /// name for the metrics.
+    async fn settle_job(&self, job: Job, delivery: Delivery) -> &'static str {
         let id = job.source_id;
         match self.store.begin_attempt(id, delivery.count()).await {
             Ok(Attempt::Proceed { .. }) => {}
             Ok(Attempt::AlreadyDone) => {
                 tracing::info!("already processed: acknowledged");
                 answer(delivery.ack().await);
-                return;
+                return "already_done";
             }
             Ok(Attempt::UnknownSource) => {
                 tracing::error!("no such source in the store: dead-lettered");
                 answer(delivery.dead_letter().await);
-                return;
+                return "unknown_source";
             }
             Err(e) => {
                 // The database is the problem, not the job: try again later
                 // without using up one of the job's attempts.
                 tracing::warn!(error = %e, "store unavailable: retry later");
                 answer(delivery.retry_later(&job).await);
-                return;
+                return "store_unavailable";
             }
         }
         let outcome = self.process(&job).await;
-        let result = match outcome {
+        let (result, name) = match outcome {
             Ok(contribution) => match self.store.record_contribution(&contribution).await {
                 Ok(_) => {
                     tracing::info!(status = %contribution.status, "contribution stored");
-                    delivery.ack().await
+                    (delivery.ack().await, contribution.status.as_str())
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot store the contribution: retry later");
-                    delivery.retry_later(&job).await
+                    (delivery.retry_later(&job).await, "store_unavailable")
                 }
             },
             Err(failure) if failure.is_transient() && job.attempt < self.settings.max_attempts => {
                 tracing::warn!(%failure, "transient failure: retry later");
                 self.record(&job, true, &failure).await;
-                delivery.retry_later(&job.next_attempt()).await
+                (delivery.retry_later(&job.next_attempt()).await, "retried")
             }
             Err(failure) => {
                 tracing::error!(%failure, "failed: recorded and dead-lettered");
                 self.record(&job, false, &failure).await;
-                delivery.dead_letter().await
+                (delivery.dead_letter().await, "failed")
             }
         };
         answer(result);
+        name
     }
 
     /// Loads the source and runs the channel's process on a blocking thread.
