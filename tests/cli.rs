@@ -146,3 +146,35 @@ fn a_caller_number_without_a_key_is_refused() {
     assert!(t.contains("needs a caller key"), "{t}");
     assert!(!t.contains("0612345678"), "{t}");
 }
+
+#[test]
+fn a_worker_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recueil"))
+        .args(["worker", "ballot"])
+        .env(
+            "RECUEIL_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("r.db").display()),
+        )
+        .env_remove("RECUEIL_AMQP_URL")
+        .env_remove("RECUEIL_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it serves, then ask it to stop as systemd or Kubernetes would.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0 {
+        if line.contains("worker started") {
+            break;
+        }
+        line.clear();
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}

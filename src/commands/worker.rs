@@ -59,8 +59,15 @@ pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCo
         worker_settings.concurrency = n;
     }
     if let Some(addr) = args.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
+        use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+        PrometheusBuilder::new()
             .with_http_listener(addr)
+            // Buckets from a blank page (0.1 s) to a long voicemail (10 min).
+            .set_buckets_for_metric(
+                Matcher::Full("recueil_job_seconds".into()),
+                &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+            )
+            .context("metric buckets")?
             .install()
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
         tracing::info!(%addr, "metrics served");
