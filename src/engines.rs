@@ -19,11 +19,11 @@ pub struct MissingEngine {
 /// The process for `channel`, or why there is none.
 pub fn process_for(channel: Channel, policy: &Policy) -> Result<Arc<dyn Process>, EngineError> {
     match channel {
-        Channel::Voicemail => Err(EngineError::Missing(MissingEngine {
-            channel,
-            what: "speech recognition (whisper)",
-            hint: "the whisper transcriber is not integrated yet",
-        })),
+        Channel::Voicemail => Ok(Arc::new(recueil_voicemail::VoicemailWorker::new(
+            transcriber()?,
+            classifier()?,
+            policy.clone(),
+        ))),
         Channel::Ballot => {
             if !recueil_scan::engine_available() {
                 return Err(EngineError::Unavailable(
@@ -47,6 +47,24 @@ pub enum EngineError {
     Missing(#[from] MissingEngine),
     #[error("engine unavailable: {0}")]
     Unavailable(String),
+}
+
+/// The whisper transcriber: model `RECUEIL_SPEECH_MODEL` (default `base`)
+/// from the verified model directory, loaded once and shared by every job
+/// of the worker; `RECUEIL_SPEECH_THREADS` threads per transcription.
+fn transcriber() -> Result<Arc<dyn recueil_core::engine::Transcriber>, EngineError> {
+    let model = std::env::var("RECUEIL_SPEECH_MODEL").unwrap_or_else(|_| "base".into());
+    let mut config = recueil_speech::SpeechConfig::default();
+    if let Some(threads) = std::env::var("RECUEIL_SPEECH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        config.threads = threads;
+    }
+    let transcriber =
+        recueil_speech::WhisperTranscriber::load(&model, &recueil_models::models_dir(), &config)
+            .map_err(|e| EngineError::Unavailable(format!("speech model {model}: {e}")))?;
+    Ok(Arc::new(transcriber))
 }
 
 /// The question classifier, from `RECUEIL_CLASSIFIER_MODEL` or the model

@@ -41,6 +41,8 @@ enum Command {
     Source(commands::replay::SourceArgs),
     /// Speech models: fetch, verify, list.
     Models(commands::models::ModelsArgs),
+    /// Transcribe one recording and print what was heard.
+    Transcribe(commands::speech::TranscribeArgs),
     /// Read one scanned B1 file (every page) and print what was read.
     ReadBallot(commands::ballot::ReadBallotArgs),
     /// Printable B1 forms, and the generated evaluation set.
@@ -77,6 +79,8 @@ enum EvalCommand {
     Classify(commands::classify::EvalClassifyArgs),
     /// Redaction recall and false masks on annotated sentences.
     Redact(commands::review::EvalRedactArgs),
+    /// Word error rate, real-time factor, empty and hallucination counts.
+    Transcribe(commands::speech::EvalTranscribeArgs),
     /// Tick accuracy, character error rate per font, review rate.
     Ballots(commands::ballot::EvalBallotsArgs),
 }
@@ -111,6 +115,8 @@ fn main() -> ExitCode {
         Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
         Command::Redact(a) => Some(commands::review::redact(a)),
         Command::ReadBallot(a) => Some(commands::ballot::run_read_ballot(a)),
+        Command::Transcribe(a) => Some(commands::speech::run_transcribe(a)),
+        Command::Eval(EvalCommand::Transcribe(a)) => Some(commands::speech::run_eval_transcribe(a)),
         Command::Forms(c) => Some(commands::ballot::run_forms(c)),
         Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
         Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),
@@ -146,6 +152,7 @@ fn main() -> ExitCode {
             | Command::Train(_)
             | Command::Redact(_)
             | Command::ReadBallot(_)
+            | Command::Transcribe(_)
             | Command::Forms(_)
             | Command::Bench(_) => {
                 unreachable!("handled above")

@@ -8,6 +8,7 @@ pub mod models;
 pub mod replay;
 pub mod review;
 pub mod run;
+pub mod speech;
 pub mod status;
 pub mod worker;
 

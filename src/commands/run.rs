@@ -80,8 +80,22 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
         .filter(|c| ours.contains(&c.source_id))
         .collect();
     if args.json {
+        // One line per contribution, with the file (and page) it came from.
+        let pages: std::collections::HashMap<_, _> = store
+            .sources()
+            .await?
+            .into_iter()
+            .map(|r| (r.source.id, r.source.page))
+            .collect();
         for c in &contributions {
-            println!("{}", serde_json::to_string(c)?);
+            let mut line = serde_json::to_value(c)?;
+            line["file"] = names
+                .get(&c.source_id)
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .into();
+            line["page"] = pages.get(&c.source_id).copied().unwrap_or(0).into();
+            println!("{line}");
         }
     } else {
         print_table(&contributions, &names);

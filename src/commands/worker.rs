@@ -65,7 +65,9 @@ pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCo
             // Buckets from a blank page (0.1 s) to a long voicemail (10 min).
             .set_buckets_for_metric(
                 Matcher::Full("recueil_job_seconds".into()),
-                &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+                &[
+                    0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+                ],
             )
             .context("metric buckets")?
             .install()

@@ -1,0 +1,89 @@
+//! The newcomer's command, `recueil run fixtures/inbox`, with the real
+//! engines: every sample gives the contribution written in
+//! `fixtures/inbox-expected.tsv`, and a second run adds nothing.
+//!
+//! Needs the verified speech model (`recueil models fetch base`) and
+//! tesseract with French data: `scripts/test.sh` provides both.
+
+use std::process::Command;
+
+fn run(db: &str) -> (bool, Vec<serde_json::Value>, String) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(env!("CARGO_BIN_EXE_recueil"))
+        .args(["run", &format!("{root}/fixtures/inbox"), "--json"])
+        .env("RECUEIL_DATABASE_URL", db)
+        .env("RECUEIL_LOG", "warn")
+        .env_remove("RECUEIL_AMQP_URL")
+        .env_remove("RECUEIL_CONFIG")
+        .output()
+        .expect("run recueil");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    (
+        out.status.success(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_inbox_gives_the_expected_contributions_once() {
+    let ok = recueil_models::verify("base", &recueil_models::models_dir()).is_ok();
+    assert!(
+        ok,
+        "the speech model is missing: run `recueil models fetch base` (scripts/test.sh does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let (success, lines, stderr) = run(&db);
+    assert!(success, "{stderr}");
+
+    let expected = include_str!("../fixtures/inbox-expected.tsv");
+    let mut count = 0;
+    for row in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let (file, page, statuses, questions) = (
+            cols[0],
+            cols[1],
+            cols[2],
+            cols.get(3).copied().unwrap_or(""),
+        );
+        let page: u64 = page.parse().unwrap();
+        let found = lines
+            .iter()
+            .find(|l| l["file"] == file && l["page"] == page)
+            .unwrap_or_else(|| panic!("no contribution for {file} page {page}\n{stderr}"));
+        let status = found["status"].as_str().unwrap();
+        assert!(
+            statuses.split('|').any(|s| s == status),
+            "{file} p{page}: status {status}, expected {statuses}; text {:?}",
+            found["raw_text"]
+        );
+        if questions != "*" {
+            let got: Vec<String> = found["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q.to_string())
+                .collect();
+            assert_eq!(got.join(","), questions, "{file} p{page}: questions");
+        }
+        assert!(found["raw_text"].as_str().is_some());
+        count += 1;
+    }
+    assert_eq!(
+        lines.len(),
+        count,
+        "no contribution beyond the expected ones"
+    );
+
+    // A second run over the same inbox: everything already there.
+    let (success, again, stderr) = run(&db);
+    assert!(success, "{stderr}");
+    assert_eq!(again.len(), count);
+}
