@@ -87,3 +87,73 @@ fn the_inbox_gives_the_expected_contributions_once() {
     assert!(success, "{stderr}");
     assert_eq!(again.len(), count);
 }
+
+/// A voicemail with caller id, processed for real and exported: the number
+/// is nowhere in the database, the logs (at debug level) or the exports.
+#[test]
+fn the_caller_number_is_nowhere_after_processing() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("r.db");
+    let db = format!("sqlite://{}", db_path.display());
+    let inbox = dir.path().join("spool/default/800/INBOX");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(
+        format!("{root}/fixtures/inbox/voicemail-q3-accueil-soir.wav"),
+        inbox.join("msg0000.wav"),
+    )
+    .unwrap();
+    std::fs::write(
+        inbox.join("msg0000.txt"),
+        "[message]\ncallerid=\"Jeanne Martin\" <+33612345678>\norigtime=1650000000\nmsg_id=1650000000-1\n",
+    )
+    .unwrap();
+    let empty_inbox = dir.path().join("nothing-else");
+    std::fs::create_dir(&empty_inbox).unwrap();
+
+    let recueil = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_recueil"))
+            .args(args)
+            .env("RECUEIL_DATABASE_URL", &db)
+            .env("RECUEIL_CALLER_KEY", "a-test-secret-of-at-least-32-bytes!!")
+            .env("RECUEIL_LOG", "debug")
+            .env_remove("RECUEIL_AMQP_URL")
+            .env_remove("RECUEIL_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let mut seen = Vec::new();
+    for args in [
+        vec![
+            "ingest",
+            "asterisk",
+            dir.path().join("spool").to_str().unwrap(),
+        ],
+        vec!["run", empty_inbox.to_str().unwrap(), "--json"],
+        vec!["export", "--format", "jsonl", "--status", "published"],
+        vec!["export", "--format", "csv", "--status", "needs_review"],
+        vec!["export", "--format", "counts"],
+    ] {
+        let out = recueil(&args);
+        seen.extend(out.stdout);
+        seen.extend(out.stderr);
+    }
+    let processed = String::from_utf8_lossy(&seen).contains("contribution stored");
+    assert!(processed, "the voicemail was processed");
+    seen.extend(std::fs::read(&db_path).unwrap());
+    for suffix in ["-wal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", db_path.display())) {
+            seen.extend(bytes);
+        }
+    }
+    let haystack = String::from_utf8_lossy(&seen);
+    for needle in ["612345678", "+33612345678", "Jeanne", "Martin"] {
+        assert!(!haystack.contains(needle), "{needle:?} leaked");
+    }
+}
