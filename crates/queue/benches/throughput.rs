@@ -76,7 +76,9 @@ async fn recueil_queue(url: &str, jobs: &[Job], round: usize) -> (Duration, Dura
     }
     let consume = start.elapsed();
     drop(consumer);
-    delete(url, &config).await;
+    recueil_queue::amqp::delete_topology(url, &config)
+        .await
+        .unwrap();
     (publish, consume)
 }
 
@@ -148,27 +150,4 @@ async fn raw_lapin(url: &str, jobs: &[Job], round: usize) -> (Duration, Duration
         .await
         .unwrap();
     (publish, consume)
-}
-
-async fn delete(url: &str, config: &QueueConfig) {
-    let conn = Connection::connect(url, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut names = vec![config.dead_queue()];
-    for c in Channel::ALL {
-        names.push(config.work_queue(c));
-        names.push(config.retry_queue(c));
-    }
-    for n in names {
-        let _ = ch
-            .queue_delete(n.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    let _ = ch
-        .exchange_delete(
-            config.dead_letter_exchange().as_str().into(),
-            lapin::options::ExchangeDeleteOptions::default(),
-        )
-        .await;
 }

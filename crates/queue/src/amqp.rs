@@ -419,6 +419,38 @@ fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
     t
 }
 
+/// Deletes every queue and exchange of `config`'s topology, whatever they
+/// hold (tests and benchmarks clean up with it; an operator changing the
+/// delivery limit of an empty installation can too).
+pub async fn delete_topology(url: &str, config: &QueueConfig) -> Result<(), QueueError> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let connection = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .map_err(|e| QueueError::Unreachable {
+            url: redact_url(url),
+            reason: e.to_string(),
+        })?;
+    let channel = connection.create_channel().await?;
+    let mut names = vec![config.dead_queue()];
+    for c in Channel::ALL {
+        names.push(config.work_queue(c));
+        names.push(config.retry_queue(c));
+    }
+    for name in names {
+        channel
+            .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    channel
+        .exchange_delete(
+            config.dead_letter_exchange().as_str().into(),
+            ExchangeDeleteOptions::default(),
+        )
+        .await?;
+    let _ = connection.close(200, "bye".into()).await;
+    Ok(())
+}
+
 /// The URL without its password, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -245,32 +245,7 @@ impl Drop for TestBroker {
                 .build()
                 .expect("runtime");
             rt.block_on(async {
-                use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-                let Ok(conn) =
-                    lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await
-                else {
-                    return;
-                };
-                let Ok(ch) = conn.create_channel().await else {
-                    return;
-                };
-                let mut names = vec![config.dead_queue()];
-                for c in recueil_core::Channel::ALL {
-                    names.push(config.work_queue(c));
-                    names.push(config.retry_queue(c));
-                }
-                for n in names {
-                    let _ = ch
-                        .queue_delete(n.as_str().into(), QueueDeleteOptions::default())
-                        .await;
-                }
-                let _ = ch
-                    .exchange_delete(
-                        config.dead_letter_exchange().as_str().into(),
-                        ExchangeDeleteOptions::default(),
-                    )
-                    .await;
-                let _ = conn.close(200, "bye".into()).await;
+                let _ = recueil_queue::amqp::delete_topology(&url, &config).await;
             });
         })
         .join();
