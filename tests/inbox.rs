@@ -82,6 +82,31 @@ fn the_inbox_gives_the_expected_contributions_once() {
         "no contribution beyond the expected ones"
     );
 
+    // The handwritten page went to review with its free-text crop kept.
+    let manuscript = lines
+        .iter()
+        .find(|l| l["file"] == "ballot-manuscrit.png")
+        .unwrap();
+    let crop = dir.path().join("crop.png");
+    let shown = Command::new(env!("CARGO_BIN_EXE_recueil"))
+        .args([
+            "review",
+            "show",
+            manuscript["source_id"].as_str().unwrap(),
+            "--crop",
+        ])
+        .arg(&crop)
+        .env("RECUEIL_DATABASE_URL", &db)
+        .env_remove("RECUEIL_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(std::fs::read(&crop).unwrap().starts_with(b"\x89PNG"));
+
     // A second run over the same inbox: everything already there.
     let (success, again, stderr) = run(&db);
     assert!(success, "{stderr}");

@@ -24,6 +24,9 @@ pub enum ReviewCommand {
         id: SourceId,
         #[arg(long)]
         original: Option<PathBuf>,
+        /// Save the image kept for review (a scan's free-text area, PNG).
+        #[arg(long)]
+        crop: Option<PathBuf>,
     },
     /// Correct the publishable text and/or the questions.
     Edit {
@@ -91,7 +94,7 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
             }
             println!("{} {status}", list.len());
         }
-        ReviewCommand::Show { id, original } => {
+        ReviewCommand::Show { id, original, crop } => {
             let c = store
                 .contribution(id)
                 .await?
@@ -133,6 +136,18 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("original saved to {}", path.display());
+            }
+            match store.review_image(id).await? {
+                Some(png) => {
+                    println!("crop        {} bytes kept for review", png.len());
+                    if let Some(path) = crop {
+                        std::fs::write(&path, png)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        println!("crop saved to {}", path.display());
+                    }
+                }
+                None if crop.is_some() => anyhow::bail!("no image kept for {id}"),
+                None => {}
             }
             for (at, actor, action, _, after) in store.audit(id).await? {
                 println!("audit       {at} {actor} {action} -> {after}");

@@ -103,6 +103,10 @@ pub struct Contribution {
     /// What was masked in `raw_text` to make `text`.
     #[serde(default)]
     pub redactions: Vec<Masked>,
+    /// An image for the reviewer (the free-text crop of a scan), stored
+    /// beside the contribution; not part of the JSON form.
+    #[serde(skip)]
+    pub review_image: Option<Vec<u8>>,
 }
 
 /// One piece of personal data masked before publication: its kind

@@ -73,6 +73,9 @@ pub struct BallotReading {
     /// 0 to 1: how readable the writing really was.
     pub confidence: f32,
     pub needs_review: bool,
+    /// The free-text area as a PNG, kept when the page needs review so the
+    /// reviewer sees what the citizen wrote beside what was read.
+    pub crop_png: Option<Vec<u8>>,
 }
 
 /// Reads a scanned B1 page.

@@ -103,6 +103,7 @@ impl PageReading {
             text: self.text.clone(),
             confidence: self.confidence,
             needs_review: self.needs_review,
+            crop_png: self.text_crop_png.clone(),
         }
     }
 }

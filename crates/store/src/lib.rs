@@ -407,6 +407,21 @@ impl Store {
         row.map(|r| source_record(&r)).transpose()
     }
 
+    /// The image kept for the reviewer of a contribution, if any.
+    pub async fn review_image(&self, id: SourceId) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query(
+            "SELECT b.bytes FROM contributions c JOIN blobs b ON b.sha256 = c.review_image_sha256
+             WHERE c.source_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<Vec<u8>>, _>("bytes")?,
+            None => None,
+        })
+    }
+
     /// The original bytes of a source, `None` once purged.
     pub async fn original(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1")
@@ -472,11 +487,28 @@ impl Store {
         let now = format_ts(Utc::now());
         let evidence = serde_json::to_string(&c.evidence).expect("evidence serialises");
         let mut tx = self.pool.begin().await?;
+        let image_sha = match &c.review_image {
+            Some(png) => {
+                let sha = recueil_core::sha256_hex(png);
+                sqlx::query(
+                    "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(&sha)
+                .bind(png.as_slice())
+                .bind(png.len() as i64)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+                Some(sha)
+            }
+            None => None,
+        };
         let inserted = sqlx::query(
             "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
                  language, confidence, status, received_at, processed_at, urn, engine,
-                 engine_version, late, redactions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 engine_version, late, redactions, review_image_sha256)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (source_id) DO NOTHING",
         )
         .bind(c.source_id.to_string())
@@ -495,6 +527,7 @@ impl Store {
         .bind(&c.engine.version)
         .bind(i64::from(c.late))
         .bind(serde_json::to_string(&c.redactions).expect("redactions serialise"))
+        .bind(image_sha)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -744,5 +777,7 @@ fn contribution(r: &AnyRow) -> Result<Contribution> {
         late: r.try_get::<i64, _>("late")? != 0,
         redactions: serde_json::from_str(&r.try_get::<String, _>("redactions")?)
             .map_err(corrupt("contributions"))?,
+        // Loaded on demand: Store::review_image.
+        review_image: None,
     })
 }

@@ -291,6 +291,20 @@ impl Store {
                 insert_event(&mut tx, id, &now, "purged", "original deleted (retention)").await?;
             }
         }
+        // Reviewers' images of those contributions go with the originals.
+        let crops = sqlx::query(
+            "UPDATE blobs SET bytes = NULL, purged_at = $2
+             WHERE bytes IS NOT NULL AND sha256 IN (
+                 SELECT review_image_sha256 FROM contributions
+                 WHERE review_image_sha256 IS NOT NULL
+                   AND status IN ('published', 'rejected') AND processed_at < $1)",
+        )
+        .bind(&cutoff)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        report.originals += crops;
         if dry_run {
             tx.rollback().await?;
         } else {

@@ -68,6 +68,7 @@ impl Process for BallotWorker {
             engine: EngineInfo::combined(self.reader.engine(), self.classifier.engine()),
             late: self.policy.is_late(source.received_at),
             redactions: Vec::new(),
+            review_image: None,
         };
         match reading.kind {
             PageKind::Blank => return Ok(contribution),
@@ -77,6 +78,7 @@ impl Process for BallotWorker {
             }
             PageKind::Form => {}
         }
+        contribution.review_image = reading.crop_png.clone();
         let classification = self.classifier.classify(&reading.text, reading.ticked);
         let unsure = reading.needs_review
             || !reading.ambiguous.is_empty()

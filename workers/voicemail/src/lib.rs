@@ -65,6 +65,7 @@ impl Process for VoicemailWorker {
             engine,
             late: self.policy.is_late(source.received_at),
             redactions: Vec::new(),
+            review_image: None,
         };
         if transcript.no_speech || transcript.text.trim().is_empty() {
             return Ok(contribution);
