@@ -59,20 +59,30 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
             eprintln!("warning: {m} ({waiting} waiting)");
         }
     }
-    let ours: HashSet<_> = report
+    // This run's sources: the inbox's files and what earlier runs or
+    // intakes had left unfinished.
+    let mut ours: HashSet<_> = report
         .ingested
         .iter()
         .map(|(_, i)| match i {
             Intake::Accepted(id) | Intake::Duplicate(id) => *id,
         })
         .collect();
-    let names: std::collections::HashMap<_, _> = report
+    ours.extend(report.resumed.iter().copied());
+    let mut names: std::collections::HashMap<_, _> = report
         .ingested
         .iter()
         .map(|(p, i)| match i {
             Intake::Accepted(id) | Intake::Duplicate(id) => (*id, p.clone()),
         })
         .collect();
+    for record in store.sources().await? {
+        if ours.contains(&record.source.id) {
+            names
+                .entry(record.source.id)
+                .or_insert_with(|| PathBuf::from(&record.source.original_name));
+        }
+    }
     let contributions: Vec<Contribution> = store
         .contributions()
         .await?

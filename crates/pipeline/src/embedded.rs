@@ -11,7 +11,7 @@ use crate::worker::{self, WorkerSettings};
 use crate::{Process, Shutdown};
 use recueil_core::Channel;
 use recueil_queue::{Queue, QueueConfig};
-use recueil_store::{Intake, Store, StoreError};
+use recueil_store::{Intake, SourceState, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub struct InboxReport {
     pub skipped: Vec<(PathBuf, String)>,
     /// Channels whose sources wait because no engine serves them.
     pub unserved: Vec<(Channel, usize)>,
+    /// Sources left unfinished by an earlier run or intake, processed too.
+    pub resumed: Vec<recueil_core::SourceId>,
     /// Set when the run stopped on a shutdown request before finishing.
     pub interrupted: bool,
 }
@@ -94,6 +96,26 @@ pub async fn run_inbox(
         queue.publish(&job).await?;
     }
     relay_pending(store, &queue).await?;
+    let fresh: std::collections::HashSet<_> = report
+        .ingested
+        .iter()
+        .map(|(_, i)| match i {
+            Intake::Accepted(id) | Intake::Duplicate(id) => *id,
+        })
+        .collect();
+    report.resumed = store
+        .sources()
+        .await?
+        .into_iter()
+        .filter(|r| {
+            !fresh.contains(&r.source.id)
+                && matches!(
+                    r.state,
+                    SourceState::Queued | SourceState::Processing | SourceState::Retrying
+                )
+        })
+        .map(|r| r.source.id)
+        .collect();
 
     let served: Vec<Channel> = processes.iter().map(|p| p.channel()).collect();
     let Queue::Memory(memory) = &queue else {
