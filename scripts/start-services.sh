@@ -25,6 +25,16 @@ command -v rabbitmqctl >/dev/null && rabbitmqctl await_startup >/dev/null 2>&1 |
 # The tests create their databases there, as a superuser with trust auth.
 export RECUEIL_TEST_POSTGRES_URL="${RECUEIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if ! psql "$RECUEIL_TEST_POSTGRES_URL" -c 'select 1' >/dev/null 2>&1; then
-  su postgres -c "psql -c \"ALTER ROLE postgres PASSWORD NULL\"" >/dev/null 2>&1 || true
+  # A fresh Debian cluster asks TCP clients for a password: let the local
+  # superuser in from the loopback only (a development machine's set-up),
+  # and create the database the tests start from.
+  version="$(ls /etc/postgresql | sort -V | tail -1)"
+  hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -q "recueil tests" "$hba"; then
+    sed -i "1i host all postgres 127.0.0.1/32 trust # recueil tests" "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  fi
   su postgres -c "createdb test" >/dev/null 2>&1 || true
+  psql "$RECUEIL_TEST_POSTGRES_URL" -c 'select 1' >/dev/null || {
+    echo "error: cannot connect to $RECUEIL_TEST_POSTGRES_URL" >&2; exit 1; }
 fi
