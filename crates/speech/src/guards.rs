@@ -145,12 +145,21 @@ pub fn is_courtesy_only(text: &str) -> bool {
 
 /// Collapses immediate repetitions of a word sequence: `n`-word phrases
 /// repeated at least 4 times (n <= 2) or 3 times (n >= 3) become one.
-/// Returns the words kept and whether anything was collapsed. Words are
-/// compared after normalisation; the original spelling is kept.
+/// Hyphens separate words here too (`limot-limot-limot-limot`, a loop
+/// measured with beam search). Returns the text kept and whether anything
+/// was collapsed. Words are compared after normalisation; the original
+/// spelling and separators are kept.
 pub fn collapse_loops(text: &str) -> (String, bool) {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let keys: Vec<String> = words.iter().map(|w| normalise(w).join(" ")).collect();
-    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    // (word, separator after it)
+    let mut words: Vec<(&str, &str)> = Vec::new();
+    for chunk in text.split_whitespace() {
+        let mut parts = chunk.split('-').peekable();
+        while let Some(p) = parts.next() {
+            words.push((p, if parts.peek().is_some() { "-" } else { " " }));
+        }
+    }
+    let keys: Vec<String> = words.iter().map(|(w, _)| normalise(w).join(" ")).collect();
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(words.len());
     let mut collapsed = false;
     let mut i = 0;
     'outer: while i < words.len() {
@@ -164,6 +173,10 @@ pub fn collapse_loops(text: &str) -> (String, bool) {
             }
             if repeats >= min_repeats && keys[i..i + n].iter().any(|k| !k.is_empty()) {
                 out.extend_from_slice(&words[i..i + n]);
+                // Keep the separator that followed the last repetition.
+                if let Some(last) = out.last_mut() {
+                    last.1 = words[i + repeats * n - 1].1;
+                }
                 i += repeats * n;
                 collapsed = true;
                 continue 'outer;
@@ -172,7 +185,12 @@ pub fn collapse_loops(text: &str) -> (String, bool) {
         out.push(words[i]);
         i += 1;
     }
-    (out.join(" "), collapsed)
+    let mut text = String::with_capacity(out.len() * 6);
+    for (w, sep) in out {
+        text.push_str(w);
+        text.push_str(sep);
+    }
+    (text.trim_end().to_string(), collapsed)
 }
 
 /// One recognised segment before the guards.
@@ -297,6 +315,13 @@ mod tests {
         assert!(!looped, "three times 'non' is French, not a loop: {t}");
         let (t, looped) = collapse_loops("merci merci merci merci merci");
         assert_eq!((t.as_str(), looped), ("merci", true));
+        let (t, looped) = collapse_loops("par le non-flot-limot-limot-limot-limot-limot-l");
+        assert_eq!((t.as_str(), looped), ("par le non-flot-limot-l", true));
+        let (t, looped) = collapse_loops("rez-de-chaussée, peut-être, c'est-à-dire");
+        assert_eq!(
+            (t.as_str(), looped),
+            ("rez-de-chaussée, peut-être, c'est-à-dire", false)
+        );
         let (kept, flags) = apply(vec![
             seg("Il faut des bancs."),
             seg("Il faut des bancs."),
