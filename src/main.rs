@@ -187,12 +187,12 @@ fn limit_openmp() {
     }
 }
 
-/// Logs go to stderr; `RECUEIL_LOG` (or `RUST_LOG`) sets the filter.
+/// Logs go to stderr; `RECUEIL_LOG` (or `RUST_LOG`) sets the filter; whisper.cpp, chatty at info, is kept to warnings by default.
 /// Transcripts and caller data are never logged at info level.
 fn init_tracing() {
     let filter = std::env::var("RECUEIL_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+        .unwrap_or_else(|_| "info,whisper_rs=warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
