@@ -17,10 +17,14 @@ pub struct MissingEngine {
 }
 
 /// The process for `channel`, or why there is none.
-pub fn process_for(channel: Channel, policy: &Policy) -> Result<Arc<dyn Process>, EngineError> {
+pub fn process_for(
+    channel: Channel,
+    policy: &Policy,
+    speech_threads: Option<usize>,
+) -> Result<Arc<dyn Process>, EngineError> {
     match channel {
         Channel::Voicemail => Ok(Arc::new(recueil_voicemail::VoicemailWorker::new(
-            transcriber()?,
+            transcriber(speech_threads)?,
             classifier()?,
             policy.clone(),
         ))),
@@ -51,14 +55,18 @@ pub enum EngineError {
 
 /// The whisper transcriber: model `RECUEIL_SPEECH_MODEL` (default `base`)
 /// from the verified model directory, loaded once and shared by every job
-/// of the worker; `RECUEIL_SPEECH_THREADS` threads per transcription.
-fn transcriber() -> Result<Arc<dyn recueil_core::engine::Transcriber>, EngineError> {
+/// of the worker; `threads` (else `RECUEIL_SPEECH_THREADS`, else the cores)
+/// threads per transcription.
+fn transcriber(
+    threads: Option<usize>,
+) -> Result<Arc<dyn recueil_core::engine::Transcriber>, EngineError> {
     let model = std::env::var("RECUEIL_SPEECH_MODEL").unwrap_or_else(|_| "base".into());
     let mut config = recueil_speech::SpeechConfig::default();
-    if let Some(threads) = std::env::var("RECUEIL_SPEECH_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-    {
+    if let Some(threads) = threads.or_else(|| {
+        std::env::var("RECUEIL_SPEECH_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+    }) {
         config.threads = threads;
     }
     let transcriber =

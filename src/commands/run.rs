@@ -28,7 +28,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     let mut processes: Vec<Arc<dyn Process>> = Vec::new();
     let mut missing = Vec::new();
     for channel in Channel::ALL {
-        match crate::engines::process_for(channel, &settings.policy) {
+        match crate::engines::process_for(channel, &settings.policy, None) {
             Ok(p) => processes.push(p),
             Err(crate::engines::EngineError::Missing(m)) => missing.push(m),
             Err(e) => return Err(e.into()),

@@ -30,6 +30,10 @@ pub struct WorkerArgs {
     /// Jobs processed at once (one consumer each).
     #[arg(long, env = "RECUEIL_CONCURRENCY")]
     concurrency: Option<usize>,
+    /// Threads per transcription (voicemail); keep threads × concurrency
+    /// at or below the cores.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Serve Prometheus metrics on this address (e.g. 0.0.0.0:9464).
     #[arg(long, env = "RECUEIL_METRICS_ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
@@ -47,7 +51,7 @@ const RELAY_POLL: Duration = Duration::from_secs(2);
 
 pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let channel = Channel::from(args.channel);
-    let process = match crate::engines::process_for(channel, &settings.policy) {
+    let process = match crate::engines::process_for(channel, &settings.policy, args.threads) {
         Ok(p) => p,
         Err(missing) => {
             eprintln!("error: {missing}");
