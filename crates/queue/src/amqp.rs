@@ -454,7 +454,7 @@ pub async fn delete_topology(url: &str, config: &QueueConfig) -> Result<(), Queu
 /// The URL without its password, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
+        (Some(scheme), Some(at)) if at > scheme && url[scheme + 3..at].contains(':') => {
             let userinfo = &url[scheme + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
             format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
@@ -474,5 +474,9 @@ mod tests {
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
         assert_eq!(redact_url("amqp://127.0.0.1"), "amqp://127.0.0.1");
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
     }
 }
