@@ -13,4 +13,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 # ~/.cache/recueil/models, so only the first run downloads).
 cargo build --bin recueil
 target/debug/recueil models fetch base
-cargo test --workspace
+cargo test --workspace --no-fail-fast
