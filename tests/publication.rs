@@ -14,8 +14,13 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn process_all(store: &Store, queue: &Queue, n: u64) {
-    relay_pending(store, queue).await.unwrap();
+fn start_worker(
+    store: &Store,
+    queue: &Queue,
+) -> (
+    Shutdown,
+    tokio::task::JoinHandle<Result<(), recueil_queue::QueueError>>,
+) {
     let shutdown = Shutdown::new();
     let task = tokio::spawn(worker::run(
         store.clone(),
@@ -24,6 +29,12 @@ async fn process_all(store: &Store, queue: &Queue, n: u64) {
         WorkerSettings::default(),
         shutdown.clone(),
     ));
+    (shutdown, task)
+}
+
+async fn process_all(store: &Store, queue: &Queue, n: u64) {
+    relay_pending(store, queue).await.unwrap();
+    let (shutdown, task) = start_worker(store, queue);
     wait_until("processed", WAIT, || async {
         store.counts().await.unwrap().done == n
     })
@@ -144,14 +155,7 @@ async fn rules(db: TestDb) {
             .await
             .unwrap();
     }
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(worker::run(
-        store.clone(),
-        queue.clone(),
-        voicemail_process(),
-        WorkerSettings::default(),
-        shutdown.clone(),
-    ));
+    let (shutdown, task) = start_worker(&store, &queue);
     let Queue::Memory(m) = &queue else {
         unreachable!()
     };
