@@ -217,6 +217,25 @@ impl Plan<'_, '_> {
 
     /// query, key (no bias), value, out: from a fused QKV (self-attention) or
     /// a query plus fused KV (cross-attention).
+    /// A block's self-attention and its layer norm (encoder and decoder alike).
+    fn self_attention(&mut self, to: &str, from: &str) -> Result<(), ConvertError> {
+        self.attention(
+            &format!("{to}.attn"),
+            &format!("{from}/self_attention"),
+            false,
+        )?;
+        self.layer_norm(
+            &format!("{to}.attn_ln"),
+            &format!("{from}/self_attention/layer_norm"),
+        )
+    }
+
+    /// A block's MLP and its layer norm (encoder and decoder alike).
+    fn feed_forward(&mut self, to: &str, from: &str) -> Result<(), ConvertError> {
+        self.mlp(to, &format!("{from}/ffn"))?;
+        self.layer_norm(&format!("{to}.mlp_ln"), &format!("{from}/ffn/layer_norm"))
+    }
+
     fn attention(&mut self, to: &str, from: &str, cross: bool) -> Result<(), ConvertError> {
         let n = self.n;
         let nn = n * n;
@@ -339,17 +358,8 @@ pub fn convert<W: Write>(
     p.copy("encoder.conv2.bias".into(), "encoder/conv2/bias", &[n])?;
     for i in 0..hp.n_audio_layer {
         let (to, from) = (format!("encoder.blocks.{i}"), format!("encoder/layer_{i}"));
-        p.attention(
-            &format!("{to}.attn"),
-            &format!("{from}/self_attention"),
-            false,
-        )?;
-        p.layer_norm(
-            &format!("{to}.attn_ln"),
-            &format!("{from}/self_attention/layer_norm"),
-        )?;
-        p.mlp(&to, &format!("{from}/ffn"))?;
-        p.layer_norm(&format!("{to}.mlp_ln"), &format!("{from}/ffn/layer_norm"))?;
+        p.self_attention(&to, &from)?;
+        p.feed_forward(&to, &from)?;
     }
     p.layer_norm("encoder.ln_post", "encoder/layer_norm")?;
     // decoder: positional embedding (a parameter of the decoder itself), token embedding, blocks, norm
@@ -366,15 +376,7 @@ pub fn convert<W: Write>(
     )?;
     for i in 0..hp.n_text_layer {
         let (to, from) = (format!("decoder.blocks.{i}"), format!("decoder/layer_{i}"));
-        p.attention(
-            &format!("{to}.attn"),
-            &format!("{from}/self_attention"),
-            false,
-        )?;
-        p.layer_norm(
-            &format!("{to}.attn_ln"),
-            &format!("{from}/self_attention/layer_norm"),
-        )?;
+        p.self_attention(&to, &from)?;
         p.attention(
             &format!("{to}.cross_attn"),
             &format!("{from}/attention"),
@@ -384,8 +386,7 @@ pub fn convert<W: Write>(
             &format!("{to}.cross_attn_ln"),
             &format!("{from}/attention/layer_norm"),
         )?;
-        p.mlp(&to, &format!("{from}/ffn"))?;
-        p.layer_norm(&format!("{to}.mlp_ln"), &format!("{from}/ffn/layer_norm"))?;
+        p.feed_forward(&to, &from)?;
     }
     p.layer_norm("decoder.ln", "decoder/layer_norm")?;
 
