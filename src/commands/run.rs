@@ -76,12 +76,17 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
             Intake::Accepted(id) | Intake::Duplicate(id) => (*id, p.clone()),
         })
         .collect();
-    for record in store.sources().await? {
-        if ours.contains(&record.source.id) {
-            names
-                .entry(record.source.id)
-                .or_insert_with(|| PathBuf::from(&record.source.original_name));
-        }
+    // Read once: this run's source records (names, pages, failures).
+    let records: Vec<_> = store
+        .sources()
+        .await?
+        .into_iter()
+        .filter(|r| ours.contains(&r.source.id))
+        .collect();
+    for record in &records {
+        names
+            .entry(record.source.id)
+            .or_insert_with(|| PathBuf::from(&record.source.original_name));
     }
     let contributions: Vec<Contribution> = store
         .contributions()
@@ -91,10 +96,8 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
         .collect();
     if args.json {
         // One line per contribution, with the file (and page) it came from.
-        let pages: std::collections::HashMap<_, _> = store
-            .sources()
-            .await?
-            .into_iter()
+        let pages: std::collections::HashMap<_, _> = records
+            .iter()
             .map(|r| (r.source.id, r.source.page))
             .collect();
         for c in &contributions {
@@ -110,12 +113,10 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     } else {
         print_table(&contributions, &names);
     }
-    let failed = store
-        .sources()
-        .await?
-        .into_iter()
-        .filter(|r| ours.contains(&r.source.id) && r.state == recueil_store::SourceState::Failed)
-        .collect::<Vec<_>>();
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.state == recueil_store::SourceState::Failed)
+        .collect();
     for r in &failed {
         eprintln!(
             "failed {}: {}",
