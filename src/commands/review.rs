@@ -149,8 +149,14 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
                 None if crop.is_some() => anyhow::bail!("no image kept for {id}"),
                 None => {}
             }
-            for (at, actor, action, _, after) in store.audit(id).await? {
-                println!("audit       {at} {actor} {action} -> {after}");
+            for e in store.audit(id).await? {
+                println!(
+                    "audit       {} {} {} -> {}",
+                    recueil_store::format_ts(e.at),
+                    e.actor,
+                    e.action,
+                    e.after
+                );
             }
         }
         ReviewCommand::Edit {
@@ -167,7 +173,10 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
                 .review(
                     id,
                     &reviewer.name()?,
-                    ReviewChange::Edit { text, questions },
+                    ReviewChange::Edit {
+                        text: text.as_deref().map(recueil_pipeline::edited_text),
+                        questions,
+                    },
                 )
                 .await?;
             println!("{id} edited: [{}] {}", c.questions, c.text);

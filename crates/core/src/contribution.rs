@@ -103,6 +103,10 @@ pub struct Contribution {
     /// What was masked in `raw_text` to make `text`.
     #[serde(default)]
     pub redactions: Vec<Masked>,
+    /// The timed segments of a transcript (voicemail), as the engine read
+    /// them (raw text: restricted like `raw_text`).
+    #[serde(default)]
+    pub segments: Vec<crate::engine::Segment>,
     /// An image for the reviewer (the free-text crop of a scan), stored
     /// beside the contribution; not part of the JSON form.
     #[serde(skip)]

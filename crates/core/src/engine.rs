@@ -23,8 +23,9 @@ pub struct Media<'a> {
     pub page: u32,
 }
 
-/// One stretch of recognised speech.
-#[derive(Debug, Clone, PartialEq)]
+/// One stretch of recognised speech, with its time in the recording (the
+/// reviewer's console seeks the audio with it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     pub start_s: f32,
     pub end_s: f32,

@@ -72,3 +72,14 @@ pub fn mask_personal_data(raw: &str) -> (String, Vec<Masked>) {
         .collect();
     (redacted.text, masked)
 }
+
+/// A reviewer's text, ready for the store: kept as written (restricted) and
+/// masked for publication, as the machine's reading is.
+pub fn edited_text(raw: &str) -> recueil_store::EditedText {
+    let (text, redactions) = mask_personal_data(raw);
+    recueil_store::EditedText {
+        raw: raw.to_owned(),
+        text,
+        redactions,
+    }
+}

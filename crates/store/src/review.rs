@@ -1,14 +1,18 @@
-//! The review workflow, retention and export.
+//! The review workflow: what a person may do to a contribution, decided
+//! once here; each backend only stores the result.
 //!
-//! A person's change to a contribution (edit, approve, reject) is one
-//! transaction that updates the contribution and appends an audit event
-//! with the state before and after, so the public report can show who
-//! decided what, and when.
+//! A person's change (edit, approve, reject) is one transaction that updates
+//! the contribution and appends an audit event with the state before and
+//! after, so the public report can show who decided what, and when.
+//!
+//! The store does not mask personal data itself: the caller masks a
+//! reviewer's text (`recueil_pipeline::mask_personal_data`) and hands over
+//! both the text and its masks ([`EditedText`]), so no redaction runs inside a
+//! database transaction and the store needs no privacy rules.
 
-use crate::{contribution, format_ts, insert_event, parse_id, Result, Store, StoreError};
+use crate::StoreError;
 use chrono::{DateTime, Utc};
-use recueil_core::{Contribution, Evidence, EvidenceKind, QuestionSet, SourceId, Status};
-use sqlx::Row;
+use recueil_core::{Contribution, Evidence, EvidenceKind, Masked, QuestionSet, SourceId, Status};
 use std::str::FromStr;
 
 /// Why a reviewer rejected a contribution.
@@ -51,12 +55,25 @@ impl FromStr for Rejection {
     }
 }
 
+/// A reviewer's text: what they typed (restricted, like the machine's
+/// reading) and its publishable form with what was masked in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditedText {
+    /// As the reviewer wrote it; replaces the machine's reading as the
+    /// restricted text (the audit trail keeps the machine's).
+    pub raw: String,
+    /// `raw` with personal data masked.
+    pub text: String,
+    /// The masks, in characters of `raw`.
+    pub redactions: Vec<Masked>,
+}
+
 /// What a reviewer does to a contribution.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReviewChange {
-    /// New publishable text and/or questions; the status does not change.
+    /// New text and/or questions; the status does not change.
     Edit {
-        text: Option<String>,
+        text: Option<EditedText>,
         questions: Option<QuestionSet>,
     },
     Approve,
@@ -85,6 +102,106 @@ impl From<sqlx::Error> for ReviewError {
     }
 }
 
+/// One entry of a contribution's audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// A reviewer's change, decided: the contribution after it and what the
+/// audit trail records.
+#[derive(Debug, Clone)]
+pub(crate) struct Decision {
+    pub after: Contribution,
+    pub action: &'static str,
+    pub reject_reason: Option<Rejection>,
+    pub audit_before: serde_json::Value,
+    pub audit_after: serde_json::Value,
+}
+
+/// Decides what `change` does to `before`, or why it is not allowed.
+pub(crate) fn decide(
+    before: &Contribution,
+    actor: &str,
+    change: ReviewChange,
+) -> Result<Decision, ReviewError> {
+    let id = before.source_id;
+    let mut after = before.clone();
+    let mut reject_reason = None;
+    let action = match change {
+        ReviewChange::Edit { text, questions } => {
+            if before.status == Status::Rejected {
+                return Err(ReviewError::NotAllowed {
+                    id,
+                    status: before.status,
+                    action: "edit",
+                });
+            }
+            if let Some(edited) = text {
+                after.raw_text = edited.raw;
+                after.text = edited.text;
+                after.redactions = edited.redactions;
+            }
+            if let Some(q) = questions {
+                after.questions = q;
+                after.evidence = q
+                    .iter()
+                    .map(|question| Evidence {
+                        question,
+                        kind: EvidenceKind::Reviewer,
+                        cue: format!("set by {actor}"),
+                    })
+                    .collect();
+            }
+            "edit"
+        }
+        ReviewChange::Approve => {
+            if !matches!(before.status, Status::NeedsReview | Status::Rejected) {
+                return Err(ReviewError::NotAllowed {
+                    id,
+                    status: before.status,
+                    action: "approve",
+                });
+            }
+            if after.questions.is_empty() {
+                return Err(ReviewError::NoQuestion);
+            }
+            after.status = Status::Published;
+            "approve"
+        }
+        ReviewChange::Reject(reason) => {
+            after.status = Status::Rejected;
+            reject_reason = Some(reason);
+            "reject"
+        }
+    };
+    // The machine's reading is kept in `before` when a reviewer replaces it.
+    let snapshot = |c: &Contribution, reason: Option<Rejection>, raw: bool| {
+        let mut v = serde_json::json!({
+            "status": c.status,
+            "questions": c.questions,
+            "text": c.text,
+            "reason": reason.map(Rejection::as_str),
+        });
+        if raw {
+            v["raw_text"] = serde_json::Value::String(c.raw_text.clone());
+        }
+        v
+    };
+    let raw_changed = after.raw_text != before.raw_text;
+    Ok(Decision {
+        audit_before: snapshot(before, None, raw_changed),
+        audit_after: snapshot(&after, reject_reason, false),
+        after,
+        action,
+        reject_reason,
+    })
+}
+
 /// Which contributions an export or a listing takes.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -101,215 +218,101 @@ pub struct PurgeReport {
     pub bytes: u64,
 }
 
-impl Store {
-    /// Applies a reviewer's change; returns the contribution after it.
-    pub async fn review(
-        &self,
-        id: SourceId,
-        actor: &str,
-        change: ReviewChange,
-    ) -> std::result::Result<Contribution, ReviewError> {
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM contributions WHERE source_id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(ReviewError::NotFound(id))?;
-        let before = contribution(&row)?;
-        let mut after = before.clone();
-        let mut reject_reason: Option<&str> = None;
-        let action = match &change {
-            ReviewChange::Edit { text, questions } => {
-                if before.status == Status::Rejected {
-                    return Err(ReviewError::NotAllowed {
-                        id,
-                        status: before.status,
-                        action: "edit",
-                    });
-                }
-                if let Some(text) = text {
-                    // A reviewer's text is published as written: it is
-                    // masked again, in case it reintroduces personal data.
-                    let redacted = recueil_privacy::redact(text);
-                    after.text = redacted.text;
-                }
-                if let Some(q) = questions {
-                    after.questions = *q;
-                    after.evidence = q
-                        .iter()
-                        .map(|question| Evidence {
-                            question,
-                            kind: EvidenceKind::Reviewer,
-                            cue: format!("set by {actor}"),
-                        })
-                        .collect();
-                }
-                "edit"
-            }
-            ReviewChange::Approve => {
-                if !matches!(before.status, Status::NeedsReview | Status::Rejected) {
-                    return Err(ReviewError::NotAllowed {
-                        id,
-                        status: before.status,
-                        action: "approve",
-                    });
-                }
-                if after.questions.is_empty() {
-                    return Err(ReviewError::NoQuestion);
-                }
-                after.status = Status::Published;
-                "approve"
-            }
-            ReviewChange::Reject(reason) => {
-                after.status = Status::Rejected;
-                reject_reason = Some(reason.as_str());
-                "reject"
-            }
-        };
-        sqlx::query(
-            "UPDATE contributions SET text = $2, questions = $3, evidence = $4, status = $5,
-                 reject_reason = $6
-             WHERE source_id = $1",
-        )
-        .bind(id.to_string())
-        .bind(&after.text)
-        .bind(after.questions.to_string())
-        .bind(serde_json::to_string(&after.evidence).expect("evidence serialises"))
-        .bind(after.status.as_str())
-        .bind(reject_reason)
-        .execute(&mut *tx)
-        .await?;
-        let snapshot = |c: &Contribution, reason: Option<&str>| {
-            serde_json::json!({
-                "status": c.status,
-                "questions": c.questions,
-                "text": c.text,
-                "reason": reason,
-            })
-            .to_string()
-        };
-        sqlx::query(
-            "INSERT INTO audit_events (source_id, at, actor, action, before, after)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.to_string())
-        .bind(format_ts(now))
-        .bind(actor)
-        .bind(action)
-        .bind(snapshot(&before, None))
-        .bind(snapshot(&after, reject_reason))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(after)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recueil_core::{Channel, EngineInfo, Question};
 
-    /// The audit trail of a contribution: (time, actor, action, before, after).
-    pub async fn audit(
-        &self,
-        id: SourceId,
-    ) -> Result<Vec<(String, String, String, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT at, actor, action, before, after FROM audit_events
-             WHERE source_id = $1 ORDER BY id",
-        )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("at")?,
-                    r.try_get("actor")?,
-                    r.try_get("action")?,
-                    r.try_get::<Option<String>, _>("before")?
-                        .unwrap_or_default(),
-                    r.try_get::<Option<String>, _>("after")?.unwrap_or_default(),
-                ))
-            })
-            .collect()
-    }
-
-    /// Contributions matching `filter`, oldest first.
-    pub async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {
-        let rows = sqlx::query(
-            "SELECT * FROM contributions
-             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR received_at >= $2)
-             ORDER BY received_at, source_id",
-        )
-        .bind(filter.status.map(Status::as_str))
-        .bind(filter.since.map(format_ts))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(contribution).collect()
-    }
-
-    /// Deletes the original recordings and scans of contributions published
-    /// or rejected before `cutoff`. Text, questions and audit stay; nothing
-    /// still in review (or not yet processed) is touched, even when it shares
-    /// its original with a purgeable page.
-    pub async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> Result<PurgeReport> {
-        let cutoff = format_ts(cutoff);
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT b.sha256, b.size FROM blobs b
-             WHERE b.bytes IS NOT NULL
-               AND EXISTS (SELECT 1 FROM sources s WHERE s.sha256 = b.sha256)
-               AND NOT EXISTS (
-                 SELECT 1 FROM sources s
-                 LEFT JOIN contributions c ON c.source_id = s.id
-                 WHERE s.sha256 = b.sha256
-                   AND (c.source_id IS NULL
-                        OR c.status NOT IN ('published', 'rejected')
-                        OR c.processed_at >= $1))",
-        )
-        .bind(&cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut report = PurgeReport::default();
-        let now = format_ts(Utc::now());
-        for row in rows {
-            let sha: String = row.try_get("sha256")?;
-            report.originals += 1;
-            report.bytes += row.try_get::<i64, _>("size")? as u64;
-            let sources = sqlx::query("SELECT id FROM sources WHERE sha256 = $1")
-                .bind(&sha)
-                .fetch_all(&mut *tx)
-                .await?;
-            report.sources += sources.len() as u64;
-            if dry_run {
-                continue;
-            }
-            sqlx::query("UPDATE blobs SET bytes = NULL, purged_at = $2 WHERE sha256 = $1")
-                .bind(&sha)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-            for s in sources {
-                let id = parse_id(s.try_get("id")?)?;
-                insert_event(&mut tx, id, &now, "purged", "original deleted (retention)").await?;
-            }
+    fn contribution(status: Status, questions: &str) -> Contribution {
+        Contribution {
+            source_id: SourceId::new(),
+            channel: Channel::Voicemail,
+            questions: QuestionSet::parse_list(questions).unwrap(),
+            evidence: Vec::new(),
+            text: "machine".into(),
+            raw_text: "machine".into(),
+            language: Some("fr".into()),
+            confidence: 0.4,
+            status,
+            received_at: Utc::now(),
+            processed_at: Utc::now(),
+            urn: None,
+            engine: EngineInfo {
+                name: "test".into(),
+                version: "1".into(),
+            },
+            late: false,
+            redactions: Vec::new(),
+            segments: Vec::new(),
+            review_image: None,
         }
-        // Reviewers' images of those contributions go with the originals.
-        let crops = sqlx::query(
-            "UPDATE blobs SET bytes = NULL, purged_at = $2
-             WHERE bytes IS NOT NULL AND sha256 IN (
-                 SELECT review_image_sha256 FROM contributions
-                 WHERE review_image_sha256 IS NOT NULL
-                   AND status IN ('published', 'rejected') AND processed_at < $1)",
+    }
+
+    #[test]
+    fn an_edit_replaces_text_masks_and_questions_and_keeps_the_machine_reading_in_the_audit() {
+        let before = contribution(Status::NeedsReview, "1");
+        let edited = EditedText {
+            raw: "appelez le 06".into(),
+            text: "appelez le [téléphone]".into(),
+            redactions: vec![Masked {
+                kind: "phone".into(),
+                start: 11,
+                end: 13,
+            }],
+        };
+        let d = decide(
+            &before,
+            "camille",
+            ReviewChange::Edit {
+                text: Some(edited.clone()),
+                questions: Some(QuestionSet::parse_list("2,3").unwrap()),
+            },
         )
-        .bind(&cutoff)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        report.originals += crops;
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
-        Ok(report)
+        .unwrap();
+        assert_eq!(d.after.text, edited.text);
+        assert_eq!(d.after.raw_text, edited.raw);
+        assert_eq!(d.after.redactions, edited.redactions);
+        assert!(d.after.questions.contains(Question::new(3).unwrap()));
+        assert_eq!(d.after.evidence[0].kind, EvidenceKind::Reviewer);
+        assert_eq!(d.after.status, Status::NeedsReview);
+        assert_eq!(d.audit_before["raw_text"], "machine");
+        assert_eq!(d.action, "edit");
+    }
+
+    #[test]
+    fn approval_needs_a_question_and_a_reviewable_status() {
+        let no_question = contribution(Status::NeedsReview, "");
+        assert!(matches!(
+            decide(&no_question, "a", ReviewChange::Approve),
+            Err(ReviewError::NoQuestion)
+        ));
+        let published = contribution(Status::Published, "1");
+        assert!(matches!(
+            decide(&published, "a", ReviewChange::Approve),
+            Err(ReviewError::NotAllowed { .. })
+        ));
+        let rejected = contribution(Status::Rejected, "1");
+        assert!(matches!(
+            decide(
+                &rejected,
+                "a",
+                ReviewChange::Edit {
+                    text: None,
+                    questions: None
+                }
+            ),
+            Err(ReviewError::NotAllowed { .. })
+        ));
+        let d = decide(&rejected, "a", ReviewChange::Approve).unwrap();
+        assert_eq!(d.after.status, Status::Published);
+    }
+
+    #[test]
+    fn a_rejection_records_its_reason() {
+        let c = contribution(Status::Published, "1");
+        let d = decide(&c, "a", ReviewChange::Reject(Rejection::Abusive)).unwrap();
+        assert_eq!(d.after.status, Status::Rejected);
+        assert_eq!(d.audit_after["reason"], "abusive");
+        assert_eq!(d.reject_reason, Some(Rejection::Abusive));
     }
 }

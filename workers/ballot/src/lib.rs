@@ -68,6 +68,7 @@ impl Process for BallotWorker {
             engine: EngineInfo::combined(self.reader.engine(), self.classifier.engine()),
             late: self.policy.is_late(source.received_at),
             redactions: Vec::new(),
+            segments: Vec::new(),
             review_image: None,
         };
         match reading.kind {

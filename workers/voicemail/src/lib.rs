@@ -65,6 +65,7 @@ impl Process for VoicemailWorker {
             engine,
             late: self.policy.is_late(source.received_at),
             redactions: Vec::new(),
+            segments: Vec::new(),
             review_image: None,
         };
         if transcript.no_speech || transcript.text.trim().is_empty() {
@@ -81,6 +82,7 @@ impl Process for VoicemailWorker {
         contribution.text = text;
         contribution.redactions = redactions;
         contribution.raw_text = transcript.text;
+        contribution.segments = transcript.segments;
         contribution.status = if unsure {
             Status::NeedsReview
         } else {

@@ -1,0 +1,802 @@
+//! The PostgreSQL store: the platform's database, with native types and
+//! queries checked against the schema when the crate compiles.
+//!
+//! Every statement is a `sqlx::query!` macro: a column renamed or retyped by a
+//! migration makes the build fail here instead of a worker at run time. The
+//! macros read the schema from `crates/store/.sqlx` (committed), written by
+//! `scripts/sqlx-prepare.sh` against a database migrated from scratch.
+
+use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
+use crate::state::{interrupted, EventKind, SourceState, Transition};
+use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord, StoreError};
+use chrono::{DateTime, Utc};
+use recueil_core::engine::Segment;
+use recueil_core::{
+    Channel, Contribution, EngineInfo, Evidence, Job, Masked, Question, QuestionSet, Source,
+    SourceId, Urn,
+};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, Transaction};
+use std::time::Duration;
+use uuid::Uuid;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+/// A `sources` row as PostgreSQL types it.
+struct SourceRow {
+    id: Uuid,
+    channel: String,
+    sha256: String,
+    media_type: String,
+    size: i64,
+    original_name: String,
+    received_at: DateTime<Utc>,
+    caller_ref: Option<String>,
+    urn: Option<String>,
+    batch: Option<String>,
+    page: i32,
+    state: String,
+    attempts: i32,
+    last_error: Option<String>,
+}
+
+impl TryFrom<SourceRow> for SourceRecord {
+    type Error = StoreError;
+    fn try_from(r: SourceRow) -> Result<SourceRecord> {
+        Ok(SourceRecord {
+            source: Source {
+                id: SourceId(r.id),
+                channel: r.channel.parse().map_err(corrupt("sources"))?,
+                sha256: r.sha256,
+                media_type: r.media_type,
+                size: u64::try_from(r.size).map_err(corrupt("sources"))?,
+                original_name: r.original_name,
+                received_at: r.received_at,
+                caller_ref: r.caller_ref,
+                urn: r
+                    .urn
+                    .map(|u| u.parse::<Urn>())
+                    .transpose()
+                    .map_err(corrupt("sources"))?,
+                batch: r.batch,
+                page: u32::try_from(r.page).map_err(corrupt("sources"))?,
+            },
+            state: r.state.parse().map_err(corrupt("sources"))?,
+            attempts: u32::try_from(r.attempts).map_err(corrupt("sources"))?,
+            last_error: r.last_error,
+        })
+    }
+}
+
+/// A `contributions` row as PostgreSQL types it.
+struct ContributionRow {
+    source_id: Uuid,
+    channel: String,
+    questions: Vec<i16>,
+    evidence: Json<Vec<Evidence>>,
+    text: String,
+    raw_text: String,
+    language: Option<String>,
+    confidence: f32,
+    status: String,
+    received_at: DateTime<Utc>,
+    processed_at: DateTime<Utc>,
+    urn: Option<String>,
+    engine: String,
+    engine_version: String,
+    late: bool,
+    redactions: Json<Vec<Masked>>,
+    segments: Json<Vec<Segment>>,
+}
+
+impl TryFrom<ContributionRow> for Contribution {
+    type Error = StoreError;
+    fn try_from(r: ContributionRow) -> Result<Contribution> {
+        Ok(Contribution {
+            source_id: SourceId(r.source_id),
+            channel: r.channel.parse().map_err(corrupt("contributions"))?,
+            questions: question_set(&r.questions)?,
+            evidence: r.evidence.0,
+            text: r.text,
+            raw_text: r.raw_text,
+            language: r.language,
+            confidence: r.confidence,
+            status: r.status.parse().map_err(corrupt("contributions"))?,
+            received_at: r.received_at,
+            processed_at: r.processed_at,
+            urn: r
+                .urn
+                .map(|u| u.parse::<Urn>())
+                .transpose()
+                .map_err(corrupt("contributions"))?,
+            engine: EngineInfo {
+                name: r.engine,
+                version: r.engine_version,
+            },
+            late: r.late,
+            redactions: r.redactions.0,
+            segments: r.segments.0,
+            // Loaded on demand: Store::review_image.
+            review_image: None,
+        })
+    }
+}
+
+fn question_set(numbers: &[i16]) -> Result<QuestionSet> {
+    let mut set = QuestionSet::empty();
+    for &n in numbers {
+        let q = u8::try_from(n)
+            .ok()
+            .and_then(Question::new)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "contributions",
+                reason: format!("question {n} is not 1, 2 or 3"),
+            })?;
+        set.insert(q);
+    }
+    Ok(set)
+}
+
+fn question_numbers(set: QuestionSet) -> Vec<i16> {
+    set.iter().map(|q| i16::from(q.number())).collect()
+}
+
+fn page(p: u32) -> Result<i32> {
+    i32::try_from(p).map_err(|_| StoreError::Invalid(format!("page {p} is out of range")))
+}
+
+impl PgStore {
+    pub(crate) async fn connect(url: &str) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<()> {
+        MIGRATIONS.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) async fn ingest_pages(&self, pages: &[Source], bytes: &[u8]) -> Result<Vec<Intake>> {
+        let first = &pages[0];
+        let mut tx = self.pool.begin().await?;
+        insert_blob(&mut tx, &first.sha256, bytes).await?;
+        let mut intakes = Vec::with_capacity(pages.len());
+        for source in pages {
+            let size = i64::try_from(source.size)
+                .map_err(|_| StoreError::Invalid(format!("size {} too large", source.size)))?;
+            let inserted = sqlx::query!(
+                "INSERT INTO sources (id, channel, sha256, media_type, size, original_name,
+                     received_at, caller_ref, urn, batch, page, state, attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, now(), now())
+                 ON CONFLICT (channel, sha256, page) DO NOTHING",
+                source.id.0,
+                source.channel.as_str(),
+                source.sha256,
+                source.media_type,
+                size,
+                source.original_name,
+                source.received_at,
+                source.caller_ref,
+                source.urn.as_ref().map(Urn::as_str),
+                source.batch,
+                page(source.page)?,
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                let id = sqlx::query_scalar!(
+                    "SELECT id FROM sources WHERE channel = $1 AND sha256 = $2 AND page = $3",
+                    source.channel.as_str(),
+                    source.sha256,
+                    page(source.page)?,
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                intakes.push(Intake::Duplicate(SourceId(id)));
+                continue;
+            }
+            insert_outbox(&mut tx, &Job::new(source.id, source.channel)).await?;
+            insert_event(
+                &mut tx,
+                source.id,
+                EventKind::Ingested,
+                &source.original_name,
+            )
+            .await?;
+            intakes.push(Intake::Accepted(source.id));
+        }
+        tx.commit().await?;
+        Ok(intakes)
+    }
+
+    pub(crate) async fn replay(&self, ids: &[SourceId], actor: &str) -> Result<u64> {
+        let t = Transition::Replay;
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for id in ids {
+            let channel = sqlx::query_scalar!(
+                "UPDATE sources SET state = $2, last_error = NULL, updated_at = now()
+                 WHERE id = $1 AND state = ANY($3) RETURNING channel",
+                id.0,
+                t.to().as_str(),
+                &t.from_names(),
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(channel) = channel else { continue };
+            let channel: Channel = channel.parse().map_err(corrupt("sources"))?;
+            insert_outbox(&mut tx, &Job::new(*id, channel)).await?;
+            insert_event(
+                &mut tx,
+                *id,
+                EventKind::Replayed,
+                &format!("requeued by {actor}"),
+            )
+            .await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub(crate) async fn claim_outbox(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>> {
+        let lease_s = lease.as_secs_f64();
+        // SKIP LOCKED: relays racing for the same rows each take others.
+        let rows = sqlx::query!(
+            "UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
+             WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE claimed_until IS NULL OR claimed_until < now()
+                 ORDER BY id LIMIT $1
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, payload::text AS \"payload!\"",
+            i64::from(limit),
+            lease_s,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries: Vec<OutboxEntry> = rows
+            .into_iter()
+            .map(|r| {
+                let job = Job::from_wire(r.payload.as_bytes()).map_err(corrupt("outbox"))?;
+                Ok(OutboxEntry { id: r.id, job })
+            })
+            .collect::<Result<_>>()?;
+        entries.sort_by_key(|e| e.id);
+        Ok(entries)
+    }
+
+    pub(crate) async fn complete_outbox(&self, id: i64) -> Result<()> {
+        sqlx::query!("DELETE FROM outbox WHERE id = $1", id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn release_outbox(&self, id: i64) -> Result<()> {
+        sqlx::query!("UPDATE outbox SET claimed_until = NULL WHERE id = $1", id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn source(&self, id: SourceId) -> Result<Option<SourceRecord>> {
+        sqlx::query_as!(
+            SourceRow,
+            "SELECT id, channel, sha256, media_type, size, original_name, received_at,
+                    caller_ref, urn, batch, page, state, attempts, last_error
+             FROM sources WHERE id = $1",
+            id.0
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(SourceRecord::try_from)
+        .transpose()
+    }
+
+    pub(crate) async fn sources(&self) -> Result<Vec<SourceRecord>> {
+        sqlx::query_as!(
+            SourceRow,
+            "SELECT id, channel, sha256, media_type, size, original_name, received_at,
+                    caller_ref, urn, batch, page, state, attempts, last_error
+             FROM sources ORDER BY created_at, id"
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(SourceRecord::try_from)
+        .collect()
+    }
+
+    pub(crate) async fn review_image(&self, id: SourceId) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT b.bytes FROM contributions c JOIN blobs b ON b.sha256 = c.review_image_sha256
+             WHERE c.source_id = $1",
+            id.0
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    pub(crate) async fn original(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar!("SELECT bytes FROM blobs WHERE sha256 = $1", sha256)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    pub(crate) async fn begin_attempt(&self, id: SourceId, delivery: u32) -> Result<Attempt> {
+        let t = Transition::Begin;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query_scalar!(
+            "SELECT EXISTS (SELECT 1 FROM contributions WHERE source_id = $1) AS \"done!\"",
+            id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if done {
+            tx.rollback().await?;
+            return Ok(Attempt::AlreadyDone);
+        }
+        let started = crate::time::format_ts(Utc::now());
+        let attempts = sqlx::query_scalar!(
+            "UPDATE sources SET state = $2, attempts = attempts + 1, last_error = $3,
+                 updated_at = now()
+             WHERE id = $1 AND state = ANY($4) RETURNING attempts",
+            id.0,
+            t.to().as_str(),
+            interrupted(delivery, &started),
+            &t.from_names(),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(attempts) = attempts else {
+            tx.rollback().await?;
+            return Ok(Attempt::UnknownSource);
+        };
+        insert_event(
+            &mut tx,
+            id,
+            EventKind::Attempt,
+            &format!("delivery {delivery}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Attempt::Proceed {
+            attempt: u32::try_from(attempts).map_err(corrupt("sources"))?,
+        })
+    }
+
+    pub(crate) async fn record_contribution(&self, c: &Contribution) -> Result<bool> {
+        let t = Transition::Complete;
+        let mut tx = self.pool.begin().await?;
+        let image_sha = match &c.review_image {
+            Some(png) => {
+                let sha = recueil_core::sha256_hex(png);
+                insert_blob(&mut tx, &sha, png).await?;
+                Some(sha)
+            }
+            None => None,
+        };
+        let inserted = sqlx::query!(
+            "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
+                 language, confidence, status, received_at, processed_at, urn, engine,
+                 engine_version, late, redactions, segments, review_image_sha256, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18, now())
+             ON CONFLICT (source_id) DO NOTHING",
+            c.source_id.0,
+            c.channel.as_str(),
+            &question_numbers(c.questions),
+            Json(&c.evidence) as _,
+            c.text,
+            c.raw_text,
+            c.language,
+            c.confidence,
+            c.status.as_str(),
+            c.received_at,
+            c.processed_at,
+            c.urn.as_ref().map(Urn::as_str),
+            c.engine.name,
+            c.engine.version,
+            c.late,
+            Json(&c.redactions) as _,
+            Json(&c.segments) as _,
+            image_sha,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        sqlx::query!(
+            "UPDATE sources SET state = $2, last_error = NULL, updated_at = now()
+             WHERE id = $1 AND state = ANY($3)",
+            c.source_id.0,
+            t.to().as_str(),
+            &t.from_names(),
+        )
+        .execute(&mut *tx)
+        .await?;
+        if inserted {
+            insert_event(
+                &mut tx,
+                c.source_id,
+                EventKind::Contribution,
+                c.status.as_str(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    pub(crate) async fn record_failure(
+        &self,
+        id: SourceId,
+        t: Transition,
+        reason: &str,
+    ) -> Result<()> {
+        let kind = if t.to() == SourceState::Retrying {
+            EventKind::Retrying
+        } else {
+            EventKind::Failed
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query!(
+            "UPDATE sources SET state = $2, last_error = $3, updated_at = now()
+             WHERE id = $1 AND state = ANY($4)",
+            id.0,
+            t.to().as_str(),
+            reason,
+            &t.from_names(),
+        )
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, id, kind, reason).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn unfinished(&self) -> Result<Vec<Job>> {
+        let unfinished: Vec<String> = SourceState::ALL
+            .into_iter()
+            .filter(|s| s.is_unfinished())
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        sqlx::query!(
+            "SELECT id, channel FROM sources
+             WHERE state = ANY($1) AND id NOT IN (SELECT source_id FROM outbox)
+             ORDER BY created_at, id",
+            &unfinished
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let channel = r.channel.parse().map_err(corrupt("sources"))?;
+            Ok(Job::new(SourceId(r.id), channel))
+        })
+        .collect()
+    }
+
+    pub(crate) async fn contribution(&self, id: SourceId) -> Result<Option<Contribution>> {
+        contribution_for_update(&self.pool, id, false).await
+    }
+
+    pub(crate) async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {
+        sqlx::query_as!(
+            ContributionRow,
+            r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
+                    text, raw_text, language, confidence, status, received_at, processed_at,
+                    urn, engine, engine_version, late,
+                    redactions AS "redactions: Json<Vec<Masked>>",
+                    segments AS "segments: Json<Vec<Segment>>"
+             FROM contributions
+             WHERE ($1::text IS NULL OR status = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
+             ORDER BY received_at, source_id"#,
+            filter.status.map(|s| s.as_str()),
+            filter.since,
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(Contribution::try_from)
+        .collect()
+    }
+
+    pub(crate) async fn counts(&self) -> Result<Counts> {
+        let mut counts = Counts::default();
+        let rows = sqlx::query!("SELECT state, COUNT(*) AS \"n!\" FROM sources GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let state: SourceState = row.state.parse().map_err(corrupt("sources"))?;
+            counts.add(state, row.n as u64);
+        }
+        counts.processed_last_hour = sqlx::query_scalar!(
+            "SELECT COUNT(*) AS \"n!\" FROM contributions
+             WHERE processed_at >= now() - interval '1 hour'"
+        )
+        .fetch_one(&self.pool)
+        .await? as u64;
+        counts.outbox = sqlx::query_scalar!("SELECT COUNT(*) AS \"n!\" FROM outbox")
+            .fetch_one(&self.pool)
+            .await? as u64;
+        Ok(counts)
+    }
+
+    pub(crate) async fn events(
+        &self,
+        id: SourceId,
+    ) -> Result<Vec<(DateTime<Utc>, String, String)>> {
+        Ok(sqlx::query!(
+            "SELECT at, kind, message FROM source_events WHERE source_id = $1 ORDER BY id",
+            id.0
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.at, r.kind, r.message))
+        .collect())
+    }
+
+    pub(crate) async fn review(
+        &self,
+        id: SourceId,
+        actor: &str,
+        change: ReviewChange,
+    ) -> std::result::Result<Contribution, ReviewError> {
+        let mut tx = self.pool.begin().await?;
+        let before = contribution_for_update(&mut *tx, id, true)
+            .await?
+            .ok_or(ReviewError::NotFound(id))?;
+        let d = decide(&before, actor, change)?;
+        let after = &d.after;
+        sqlx::query!(
+            "UPDATE contributions SET text = $2, raw_text = $3, redactions = $4, questions = $5,
+                 evidence = $6, status = $7, reject_reason = $8
+             WHERE source_id = $1",
+            id.0,
+            after.text,
+            after.raw_text,
+            Json(&after.redactions) as _,
+            &question_numbers(after.questions),
+            Json(&after.evidence) as _,
+            after.status.as_str(),
+            d.reject_reason.map(|r| r.as_str()),
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO audit_events (source_id, at, actor, action, before, after)
+             VALUES ($1, now(), $2, $3, $4, $5)",
+            id.0,
+            actor,
+            d.action,
+            d.audit_before,
+            d.audit_after,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(d.after)
+    }
+
+    pub(crate) async fn audit(&self, id: SourceId) -> Result<Vec<AuditEvent>> {
+        Ok(sqlx::query!(
+            "SELECT at, actor, action, before, after FROM audit_events
+             WHERE source_id = $1 ORDER BY id",
+            id.0
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| AuditEvent {
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            before: r.before.unwrap_or_default(),
+            after: r.after.unwrap_or_default(),
+        })
+        .collect())
+    }
+
+    pub(crate) async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> Result<PurgeReport> {
+        let mut tx = self.pool.begin().await?;
+        // An original goes only when every page made from it is published
+        // or rejected before the cutoff.
+        let rows = sqlx::query!(
+            "SELECT b.sha256, b.size,
+                    ARRAY(SELECT s.id FROM sources s WHERE s.sha256 = b.sha256) AS \"sources!\"
+             FROM blobs b
+             WHERE b.bytes IS NOT NULL
+               AND EXISTS (SELECT 1 FROM sources s WHERE s.sha256 = b.sha256)
+               AND NOT EXISTS (
+                 SELECT 1 FROM sources s
+                 LEFT JOIN contributions c ON c.source_id = s.id
+                 WHERE s.sha256 = b.sha256
+                   AND (c.source_id IS NULL
+                        OR c.status NOT IN ('published', 'rejected')
+                        OR c.processed_at >= $1))",
+            cutoff
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut report = PurgeReport::default();
+        for row in rows {
+            report.originals += 1;
+            report.bytes += row.size as u64;
+            report.sources += row.sources.len() as u64;
+            if dry_run {
+                continue;
+            }
+            sqlx::query!(
+                "UPDATE blobs SET bytes = NULL, purged_at = now() WHERE sha256 = $1",
+                row.sha256
+            )
+            .execute(&mut *tx)
+            .await?;
+            for id in row.sources {
+                insert_event(
+                    &mut tx,
+                    SourceId(id),
+                    EventKind::Purged,
+                    "original deleted (retention)",
+                )
+                .await?;
+            }
+        }
+        // Reviewers' images of those contributions go with the originals.
+        let crops = sqlx::query!(
+            "UPDATE blobs SET bytes = NULL, purged_at = now()
+             WHERE bytes IS NOT NULL AND sha256 IN (
+                 SELECT review_image_sha256 FROM contributions
+                 WHERE review_image_sha256 IS NOT NULL
+                   AND status IN ('published', 'rejected') AND processed_at < $1)",
+            cutoff
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        report.originals += crops;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(report)
+    }
+
+    pub(crate) async fn grant_platform(&self, role: &str) -> Result<()> {
+        let exists = sqlx::query_scalar!(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS \"exists!\"",
+            role
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !exists {
+            return Err(StoreError::Invalid(format!(
+                "PostgreSQL role {role:?} does not exist: CREATE ROLE {role} LOGIN PASSWORD '…' first"
+            )));
+        }
+        // Identifiers cannot be bound: `role` was checked to be a plain
+        // lower-case name (crate::platform_role).
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            format!("GRANT USAGE ON SCHEMA platform TO {role}"),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA platform TO {role}"),
+        ] {
+            sqlx::raw_sql(&statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A contribution by id; `lock` takes the row for the rest of the
+/// transaction (a review), so two reviewers' changes apply one after the
+/// other instead of one silently undoing the other.
+async fn contribution_for_update<'c, E>(
+    executor: E,
+    id: SourceId,
+    lock: bool,
+) -> Result<Option<Contribution>>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let row = if lock {
+        sqlx::query_as!(
+            ContributionRow,
+            r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
+                    text, raw_text, language, confidence, status, received_at, processed_at,
+                    urn, engine, engine_version, late,
+                    redactions AS "redactions: Json<Vec<Masked>>",
+                    segments AS "segments: Json<Vec<Segment>>"
+             FROM contributions WHERE source_id = $1 FOR UPDATE"#,
+            id.0
+        )
+        .fetch_optional(executor)
+        .await?
+    } else {
+        sqlx::query_as!(
+            ContributionRow,
+            r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
+                    text, raw_text, language, confidence, status, received_at, processed_at,
+                    urn, engine, engine_version, late,
+                    redactions AS "redactions: Json<Vec<Masked>>",
+                    segments AS "segments: Json<Vec<Segment>>"
+             FROM contributions WHERE source_id = $1"#,
+            id.0
+        )
+        .fetch_optional(executor)
+        .await?
+    };
+    row.map(Contribution::try_from).transpose()
+}
+
+async fn insert_blob(tx: &mut Transaction<'_, Postgres>, sha256: &str, bytes: &[u8]) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (sha256) DO NOTHING",
+        sha256,
+        bytes,
+        bytes.len() as i64,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_outbox(tx: &mut PgConnection, job: &Job) -> Result<()> {
+    let payload: serde_json::Value =
+        serde_json::from_slice(&job.to_wire()).expect("a job serialises to JSON");
+    sqlx::query!(
+        "INSERT INTO outbox (source_id, channel, payload, created_at) VALUES ($1, $2, $3, now())",
+        job.source_id.0,
+        job.channel.as_str(),
+        payload,
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    tx: &mut PgConnection,
+    id: SourceId,
+    kind: EventKind,
+    message: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO source_events (source_id, at, kind, message) VALUES ($1, now(), $2, $3)",
+        id.0,
+        kind.as_str(),
+        message,
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Where a source stands, and the moves between states: written once here,
+//! applied by each backend's SQL.
+//!
+//! A backend never writes a state of its own choosing: it asks a
+//! [`Transition`] which states it may leave from and which it goes to, and
+//! puts both in its `UPDATE … WHERE state IN (…)`. A move that is not allowed
+//! therefore matches no row instead of corrupting the record.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a source stands in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceState {
+    /// Stored, its job in the outbox or the queue.
+    Queued,
+    /// A worker took it (and may have died with it: see `attempts`).
+    Processing,
+    /// A transient failure; a delayed retry is scheduled.
+    Retrying,
+    /// Its contribution is stored.
+    Done,
+    /// Processing failed for good; the reason is in `last_error`.
+    Failed,
+}
+
+impl SourceState {
+    pub const ALL: [SourceState; 5] = [
+        SourceState::Queued,
+        SourceState::Processing,
+        SourceState::Retrying,
+        SourceState::Done,
+        SourceState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Queued => "queued",
+            SourceState::Processing => "processing",
+            SourceState::Retrying => "retrying",
+            SourceState::Done => "done",
+            SourceState::Failed => "failed",
+        }
+    }
+
+    /// Not finished: the embedded mode requeues these at start-up.
+    pub fn is_unfinished(self) -> bool {
+        matches!(
+            self,
+            SourceState::Queued | SourceState::Processing | SourceState::Retrying
+        )
+    }
+}
+
+impl fmt::Display for SourceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SourceState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SourceState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown source state {s:?}"))
+    }
+}
+
+/// A move of a source from one state to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transition {
+    /// A worker starts an attempt (also after an interrupted one).
+    Begin,
+    /// The contribution was stored.
+    Complete,
+    /// A transient failure: a delayed retry follows.
+    Retry,
+    /// A permanent failure, or too many attempts.
+    Fail,
+    /// An operator puts a failed source back in the queue.
+    Replay,
+}
+
+impl Transition {
+    /// The states this move may start from.
+    pub(crate) fn from(self) -> &'static [SourceState] {
+        use SourceState::*;
+        match self {
+            Transition::Begin => &[Queued, Processing, Retrying, Failed],
+            // A redelivered job whose first attempt is still recorded as
+            // processing, or a late success after a recorded failure: the
+            // contribution wins.
+            Transition::Complete => &[Queued, Processing, Retrying, Failed],
+            Transition::Retry | Transition::Fail => &[Queued, Processing, Retrying, Failed],
+            Transition::Replay => &[Failed],
+        }
+    }
+
+    pub(crate) fn to(self) -> SourceState {
+        match self {
+            Transition::Begin => SourceState::Processing,
+            Transition::Complete => SourceState::Done,
+            Transition::Retry => SourceState::Retrying,
+            Transition::Fail => SourceState::Failed,
+            Transition::Replay => SourceState::Queued,
+        }
+    }
+
+    /// The `from` states as text, for `state IN (…)` / `= ANY(…)`.
+    pub(crate) fn from_names(self) -> Vec<String> {
+        self.from().iter().map(|s| s.as_str().to_owned()).collect()
+    }
+}
+
+/// What the history of a source records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    Ingested,
+    Attempt,
+    Contribution,
+    Retrying,
+    Failed,
+    Replayed,
+    Purged,
+}
+
+impl EventKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Ingested => "ingested",
+            EventKind::Attempt => "attempt",
+            EventKind::Contribution => "contribution",
+            EventKind::Retrying => "retrying",
+            EventKind::Failed => "failed",
+            EventKind::Replayed => "replayed",
+            EventKind::Purged => "purged",
+        }
+    }
+}
+
+/// The explanation an attempt leaves on its source until it finishes: a
+/// worker killed mid-job cannot write one itself.
+pub(crate) fn interrupted(delivery: u32, started: &str) -> String {
+    format!(
+        "interrupted: delivery {delivery} started at {started} and did not finish (worker killed or timed out)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_refused() {
+        for state in SourceState::ALL {
+            assert_eq!(state.as_str().parse::<SourceState>(), Ok(state));
+        }
+        assert!("paused".parse::<SourceState>().is_err());
+    }
+
+    #[test]
+    fn only_failed_sources_are_replayed_and_done_is_final() {
+        assert_eq!(Transition::Replay.from(), &[SourceState::Failed]);
+        for t in [
+            Transition::Begin,
+            Transition::Complete,
+            Transition::Retry,
+            Transition::Fail,
+            Transition::Replay,
+        ] {
+            assert!(!t.from().contains(&SourceState::Done), "{t:?} leaves done");
+        }
+    }
+}
