@@ -34,7 +34,7 @@ DATABASE_URL="$base/$db" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
   CARGO_TARGET_DIR="${SQLX_TARGET_DIR:-target}" \
   cargo build -q -p recueil-store --lib
 # A no-op rebuild would write nothing: make sure every query was written.
-touch crates/store/src/postgres.rs
+find crates/store/src -name "*.rs" -exec touch {} +
 DATABASE_URL="$base/$db" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
   CARGO_TARGET_DIR="${SQLX_TARGET_DIR:-target}" \
   cargo build -q -p recueil-store --lib

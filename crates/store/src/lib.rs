@@ -35,12 +35,24 @@
 //!   key and the insert is `ON CONFLICT DO NOTHING`, so a redelivered message
 //!   can neither duplicate a contribution nor overwrite a reviewer's decision.
 
+/// Calls the same method on whichever backend the store has.
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match &$self.inner {
+            Inner::Postgres($s) => $call,
+            Inner::Sqlite($s) => $call,
+        }
+    };
+}
+
+pub mod people;
 mod postgres;
 pub mod review;
 mod sqlite;
 pub mod state;
 mod time;
 
+pub use people::{Claim, ClaimOutcome, SessionRecord, UserRecord};
 pub use review::{
     AuditEvent, EditedText, Filter, PurgeReport, Rejection, ReviewChange, ReviewError,
 };
@@ -167,16 +179,6 @@ pub struct Store {
 enum Inner {
     Postgres(postgres::PgStore),
     Sqlite(sqlite::SqliteStore),
-}
-
-/// Calls the same method on whichever backend the store has.
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
-        match &$self.inner {
-            Inner::Postgres($s) => $call,
-            Inner::Sqlite($s) => $call,
-        }
-    };
 }
 
 impl Store {

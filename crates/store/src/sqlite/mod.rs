@@ -6,6 +6,8 @@
 //! PostgreSQL store (sqlx's compile-time macros check one database per
 //! crate, and PostgreSQL is the one other systems read).
 
+mod people;
+
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
 use crate::state::{interrupted, EventKind, SourceState, Transition};
 use crate::time::{format_ts, parse_ts};
@@ -22,7 +24,7 @@ static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 /// `state IN (…)` for a transition's starting states, as a JSON array bound

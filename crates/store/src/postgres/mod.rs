@@ -6,6 +6,8 @@
 //! macros read the schema from `crates/store/.sqlx` (committed), written by
 //! `scripts/sqlx-prepare.sh` against a database migrated from scratch.
 
+mod people;
+
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
 use crate::state::{interrupted, EventKind, SourceState, Transition};
 use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord, StoreError};
@@ -26,7 +28,7 @@ static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub(crate) struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 /// A `sources` row as PostgreSQL types it.
