@@ -130,12 +130,7 @@ impl<'a, T> IntoIterator for &Seq<'a, T> {
 
 /// Word edits of one utterance, after [`normalise`].
 pub fn wer_counts(reference: &str, hypothesis: &str) -> Counts {
-    let r = normalise(reference);
-    let h = normalise(hypothesis);
-    Counts {
-        edits: edit_distance(&r, &h),
-        reference: r.len(),
-    }
+    counts(&normalise(reference), &normalise(hypothesis))
 }
 
 /// Word error rate of one utterance (see [`Counts::rate`]).
@@ -167,11 +162,16 @@ pub fn normalise_characters(text: &str) -> Vec<char> {
 
 /// Character edits of one text, after [`normalise_characters`].
 pub fn cer_counts(reference: &str, hypothesis: &str) -> Counts {
-    let r = normalise_characters(reference);
-    let h = normalise_characters(hypothesis);
+    counts(
+        &normalise_characters(reference),
+        &normalise_characters(hypothesis),
+    )
+}
+
+fn counts<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> Counts {
     Counts {
-        edits: edit_distance(&r, &h),
-        reference: r.len(),
+        edits: edit_distance(reference, hypothesis),
+        reference: reference.len(),
     }
 }
 

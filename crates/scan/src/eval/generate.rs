@@ -239,6 +239,8 @@ pub fn generate(out: &Path) -> Result<GenerateSummary, ScanError> {
         Ok(())
     };
     use TickStyle::*;
+    // The order boxes cycle through in group B (not the enum's order: the
+    // committed set depends on it).
     let styles = [
         Cross,
         CheckOverflowing,
