@@ -7,9 +7,6 @@
 //! (whisper.cpp itself is built optimised even in a debug build: see the
 //! workspace's `[profile.dev.build-override]`.) Run it alone on the machine.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
@@ -25,7 +22,10 @@ fn main() {
         names = vec!["base".into(), "base-q8_0".into(), "base-q5_0".into()];
     }
     let dir = recueil_models::models_dir();
-    let data = common::shared_dir().join("data/speech/fleurs-fr");
+    let data = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/speech/fleurs-fr"
+    ));
     let tsv = std::fs::read_to_string(data.join("transcripts.tsv")).unwrap();
     let clips: Vec<(Vec<f32>, String)> = tsv
         .lines()
@@ -52,7 +52,7 @@ fn main() {
         .collect();
     let mut states: Vec<_> = ctxs.iter().map(|c| c.create_state().unwrap()).collect();
     let mut secs = vec![0f64; names.len()];
-    let mut counts = vec![(0usize, 0usize); names.len()];
+    let mut counts = vec![recueil_eval::Counts::default(); names.len()];
     let run = |state: &mut whisper_rs::WhisperState, samples: &[f32]| -> String {
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         p.set_language(Some("fr"));
@@ -76,15 +76,13 @@ fn main() {
             let t = Instant::now();
             let text = run(s, samples);
             secs[i] += t.elapsed().as_secs_f64();
-            let (e, w) = common::wer_counts(reference, &text);
-            counts[i].0 += e;
-            counts[i].1 += w;
+            counts[i] += recueil_eval::wer_counts(reference, &text);
         }
     }
     for (i, n) in names.iter().enumerate() {
         println!(
             "{n:<10} WER {:5.1} %  {:6.1} s for {audio:.0} s of audio  RTF {:.3}  ({threads} threads)",
-            100.0 * counts[i].0 as f64 / counts[i].1 as f64,
+            100.0 * counts[i].rate(),
             secs[i],
             secs[i] / audio
         );

@@ -14,16 +14,20 @@
 //! the variance of a 10-file sample. A quantized model must stay within 5
 //! points of f16.
 
-mod common;
-
+use std::path::PathBuf;
 use std::time::Instant;
 
-use common::{shared_dir, wer_counts};
+use recueil_eval::{wer_counts, Counts};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 const THREADS: i32 = 2;
 const MAX_WER: f64 = 0.45;
 const MAX_QUANT_DEGRADATION: f64 = 0.05;
+
+/// `../shared` beside the repository.
+fn shared_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+}
 
 fn read_wav(path: &std::path::Path) -> Vec<f32> {
     let r = hound::WavReader::open(path).unwrap();
@@ -54,7 +58,7 @@ fn transcribe_all(model: &std::path::Path, clips: &[(String, Vec<f32>, String)])
     assert!(ctx.is_multilingual(), "a multilingual model");
     let load_seconds = t.elapsed().as_secs_f64();
     let mut state = ctx.create_state().unwrap();
-    let (mut edits, mut words) = (0, 0);
+    let mut total = Counts::default();
     let t = Instant::now();
     for (name, samples, reference) in clips {
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -70,13 +74,17 @@ fn transcribe_all(model: &std::path::Path, clips: &[(String, Vec<f32>, String)])
             .as_iter()
             .map(|s| s.to_str_lossy().unwrap().into_owned())
             .collect();
-        let (e, w) = wer_counts(reference, &text);
-        eprintln!("{name}: {e}/{w} | {}", text.trim());
-        edits += e;
-        words += w;
+        let counts = wer_counts(reference, &text);
+        eprintln!(
+            "{name}: {}/{} | {}",
+            counts.edits,
+            counts.reference,
+            text.trim()
+        );
+        total += counts;
     }
     Run {
-        wer: edits as f64 / words as f64,
+        wer: total.rate(),
         seconds: t.elapsed().as_secs_f64(),
         load_seconds,
     }

@@ -26,8 +26,8 @@ pub use error::ScanError;
 pub use load::{page_count, MAX_PAGES, MAX_SIDE};
 pub use ocr::{engine_available, Word};
 pub use reader::{
-    kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions, TextReading,
-    DEFAULT_REVIEW_BELOW, OCR_DPI,
+    kind_from_name, kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions,
+    TextReading, DEFAULT_REVIEW_BELOW, OCR_DPI,
 };
 pub use render::{pdf_bytes, png_bytes, render_form};
 pub use ticks::{BoxReading, TickState};

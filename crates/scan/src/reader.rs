@@ -68,6 +68,13 @@ pub fn kind_name(k: PageKind) -> &'static str {
     }
 }
 
+/// The page kind named by [`kind_name`], if `name` is one.
+pub fn kind_from_name(name: &str) -> Option<PageKind> {
+    [PageKind::Form, PageKind::Blank, PageKind::NotAForm]
+        .into_iter()
+        .find(|k| kind_name(*k) == name)
+}
+
 impl PageReading {
     fn empty(page: u32, kind: PageKind) -> PageReading {
         PageReading {

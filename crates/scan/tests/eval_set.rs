@@ -6,7 +6,7 @@
 //! 5 % on print and print-style handwriting at 300 dpi, every unreliable
 //! text sent to review, blank and non-form pages recognised.
 
-use recueil_scan::eval::{self, CLEAR_FONTS};
+use recueil_scan::eval::{self, RealCollection, CLEAR_FONTS};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -32,7 +32,7 @@ fn evaluation_set() {
     let report = eval::evaluate(&fixtures(), None).expect("evaluation runs");
     eprintln!("{report}");
     for d in &report.details {
-        if d.boxes.iter().any(|(t, r)| t != r) || d.kind != d.truth_kind {
+        if d.misread() {
             eprintln!("MISREAD {d:?}");
         }
     }
@@ -110,7 +110,7 @@ fn real_scans_cursive_goes_to_review() {
     }
     let cursive: Vec<_> = results
         .iter()
-        .filter(|r| r.collection == "testaments-de-poilus")
+        .filter(|r| r.collection == RealCollection::TestamentsDePoilus)
         .collect();
     assert!(!cursive.is_empty());
     for r in &cursive {

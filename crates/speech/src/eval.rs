@@ -11,8 +11,8 @@ use std::time::Instant;
 use recueil_audio::telephone::{self, Line};
 use recueil_audio::Recording;
 
-use crate::wer::{normalise, wer_counts};
 use crate::{SpeechError, WhisperTranscriber};
+use recueil_eval::{normalise, wer_counts};
 
 /// One recording of a test set.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,13 +166,19 @@ pub fn evaluate(
         let started = Instant::now();
         let transcript = transcriber.transcribe_recording(&recording, &item.name)?;
         seconds += started.elapsed().as_secs_f64();
-        let (edits, words) = wer_counts(&item.reference, &transcript.text);
+        let counts = wer_counts(&item.reference, &transcript.text);
         report.items.push(ItemResult {
             name: item.name.clone(),
             reference: item.reference.clone(),
             hypothesis: transcript.text,
-            edits: if words == 0 { 0 } else { edits },
-            words,
+            // Words said where nobody spoke are counted as hallucinations,
+            // not as edits against an empty reference.
+            edits: if counts.reference == 0 {
+                0
+            } else {
+                counts.edits
+            },
+            words: counts.reference,
             audio_s: f64::from(recording.duration_s),
             seconds,
             no_speech: transcript.no_speech,
@@ -228,13 +234,17 @@ mod tests {
     #[test]
     fn report_counts() {
         let r = |reference: &str, hypothesis: &str| {
-            let (edits, words) = wer_counts(reference, hypothesis);
+            let counts = wer_counts(reference, hypothesis);
             ItemResult {
                 name: String::new(),
                 reference: reference.into(),
                 hypothesis: hypothesis.into(),
-                edits: if words == 0 { 0 } else { edits },
-                words,
+                edits: if counts.reference == 0 {
+                    0
+                } else {
+                    counts.edits
+                },
+                words: counts.reference,
                 audio_s: 2.0,
                 seconds: 1.0,
                 no_speech: hypothesis.is_empty(),

@@ -26,10 +26,11 @@
 //! person checks it against the recording; when nothing is left the
 //! message has no speech (status `empty`).
 
-use crate::wer::normalise;
+use recueil_eval::normalise;
 
-/// Phrases, normalised like the WER (lower case, no punctuation, numbers
-/// in words), that end a segment's life wherever they appear in it.
+/// Phrases, normalised like the WER (`recueil_eval::normalise`: lower
+/// case, no punctuation, numbers in words), that end a segment's life
+/// wherever they appear in it.
 const CREDITS: &[&str] = &[
     "sous titrage",
     "sous titres réalisés",

@@ -21,7 +21,6 @@
 
 pub mod eval;
 pub mod guards;
-pub mod wer;
 
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};

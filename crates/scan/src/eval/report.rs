@@ -1,0 +1,108 @@
+//! The reports as text, for a person at a terminal (`recueil eval ballots`,
+//! `recueil bench ballots`); `--json` serialises the same structures.
+
+use super::bench::BenchReport;
+use super::measure::EvalReport;
+use super::pool::workers;
+
+impl std::fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "pages: {}  ({:.1} pages/min, {} worker threads)",
+            self.pages,
+            self.pages_per_minute,
+            workers()
+        )?;
+        writeln!(f, "page kind correct: {}/{}", self.kind_correct, self.pages)?;
+        writeln!(
+            f,
+            "tick accuracy (unambiguous boxes): {}/{} = {:.1} %",
+            self.ticks_correct,
+            self.ticks_total,
+            100.0 * self.tick_accuracy()
+        )?;
+        writeln!(
+            f,
+            "ambiguous boxes flagged: {}/{}; boxes wrongly flagged ambiguous: {}",
+            self.ambiguous_flagged, self.ambiguous_total, self.false_ambiguous
+        )?;
+        writeln!(
+            f,
+            "urn (QR) correct: {}/{}",
+            self.urn_correct, self.urn_total
+        )?;
+        writeln!(
+            f,
+            "orientation correct: {}/{}",
+            self.rotation_correct, self.pages
+        )?;
+        writeln!(
+            f,
+            "review rate (form pages): {:.1} %",
+            100.0 * self.review_rate
+        )?;
+        writeln!(
+            f,
+            "character error rate per font (mean / max, pages, sent to review):"
+        )?;
+        for (font, fig) in &self.per_font {
+            writeln!(
+                f,
+                "  {font:<18} {:>6.2} % / {:>6.2} %  {:>2} pages  {:>2} reviewed",
+                100.0 * fig.mean_cer,
+                100.0 * fig.max_cer,
+                fig.pages,
+                fig.reviewed
+            )?;
+        }
+        if !self.unreliable_published.is_empty() {
+            writeln!(
+                f,
+                "UNRELIABLE TEXT NOT SENT TO REVIEW: {:?}",
+                self.unreliable_published
+            )?;
+        }
+        for r in &self.real {
+            writeln!(
+                f,
+                "  real {:<22} {:<50} CER {:>6.2} %  confidence {:.2}  review {}",
+                r.collection,
+                r.file,
+                100.0 * r.cer,
+                r.confidence,
+                r.needs_review
+            )?;
+        }
+        for e in &self.errors {
+            writeln!(f, "error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "pages (text crops): {}", self.pages)?;
+        writeln!(
+            f,
+            "full pipeline, 1 thread:      {:>7.1} pages/min",
+            self.pipeline_pages_per_min
+        )?;
+        writeln!(
+            f,
+            "OCR in process, 1 thread:     {:>7.1} pages/min",
+            self.ocr_pages_per_min
+        )?;
+        match (self.cli_pages_per_min, self.ratio_vs_cli) {
+            (Some(c), Some(r)) => {
+                writeln!(f, "tesseract CLI, same crops:    {c:>7.1} pages/min")?;
+                writeln!(f, "ratio in-process / CLI:       {r:>7.2}")
+            }
+            _ => writeln!(
+                f,
+                "tesseract CLI: not installed (apt-get install tesseract-ocr)"
+            ),
+        }
+    }
+}
