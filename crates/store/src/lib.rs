@@ -777,6 +777,7 @@ fn contribution(r: &AnyRow) -> Result<Contribution> {
         late: r.try_get::<i64, _>("late")? != 0,
         redactions: serde_json::from_str(&r.try_get::<String, _>("redactions")?)
             .map_err(corrupt("contributions"))?,
+        segments: Vec::new(), // not persisted yet (the store rewrite stores them)
         // Loaded on demand: Store::review_image.
         review_image: None,
     })
