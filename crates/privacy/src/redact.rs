@@ -444,9 +444,7 @@ pub fn parse_examples(tsv: &str) -> Result<Vec<Example>, String> {
             let (kind, span) = rest[open + 1..close]
                 .split_once('|')
                 .ok_or_else(|| format!("line {}: expected {{kind|text}}", n + 1))?;
-            let kind: MaskKind = kind
-                .parse()
-                .map_err(|e| format!("line {}: {e}", n + 1))?;
+            let kind: MaskKind = kind.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
             let start = text.chars().count();
             text.push_str(span);
             expected.push(Masked {
