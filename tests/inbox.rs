@@ -30,7 +30,14 @@ fn run(db: &str) -> (bool, Vec<serde_json::Value>, String) {
 
 #[test]
 fn the_inbox_gives_the_expected_contributions_once() {
-    let ok = recueil_models::verify("base", &recueil_models::models_dir()).is_ok();
+    let ok = recueil_models::verify(
+        "base",
+        &recueil_models::resolve_models_dir(
+            std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+            std::env::var_os("HOME").map(Into::into),
+        ),
+    )
+    .is_ok();
     assert!(
         ok,
         "the speech model is missing: run `recueil models fetch base` (scripts/test.sh does)"

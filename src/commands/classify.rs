@@ -5,6 +5,7 @@
 //! and take milliseconds to seconds; call them from `main` before (or
 //! outside) any async runtime, or through `spawn_blocking`.
 
+use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use recueil_classify::{
     evaluate, evaluate_explicit, parse_tsv, train, HyperParameters, QuestionClassifier,
@@ -26,8 +27,9 @@ pub struct ClassifyArgs {
     /// Boxes ticked on a paper form, e.g. `1,3`.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub ticked: String,
-    /// A model artefact to use instead of the one built in.
-    #[arg(long, value_name = "FILE", env = "RECUEIL_CLASSIFIER_MODEL")]
+    /// A model artefact to use instead of the one built in
+    /// [default: classifier.model] [env: RECUEIL_CLASSIFIER_MODEL]
+    #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
 }
 
@@ -43,8 +45,9 @@ pub struct EvalClassifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// A model artefact to use instead of the one built in.
-    #[arg(long, value_name = "FILE", env = "RECUEIL_CLASSIFIER_MODEL")]
+    /// A model artefact to use instead of the one built in
+    /// [default: classifier.model] [env: RECUEIL_CLASSIFIER_MODEL]
+    #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
 }
 
@@ -85,8 +88,8 @@ fn read_input(text: Option<&str>) -> Result<String> {
 }
 
 /// Classifies one text and prints the result.
-pub fn run_classify(args: &ClassifyArgs) -> Result<()> {
-    let classifier = load(args.model.as_deref())?;
+pub fn run_classify(args: &ClassifyArgs, config: &Config) -> Result<()> {
+    let classifier = load(config.classifier_model(args.model.clone())?.as_deref())?;
     let ticked =
         QuestionSet::parse_list(&args.ticked).map_err(|e| anyhow::anyhow!("--ticked: {e}"))?;
     let text = read_input(args.text.as_deref())?;
@@ -152,7 +155,7 @@ fn round3(x: f64) -> f64 {
 
 /// Evaluates the classifier (or the explicit-mention detector) on a
 /// labelled TSV and prints the figures.
-pub fn run_eval(args: &EvalClassifyArgs) -> Result<()> {
+pub fn run_eval(args: &EvalClassifyArgs, config: &Config) -> Result<()> {
     let tsv = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let examples = parse_tsv(&tsv).with_context(|| format!("parsing {}", args.file.display()))?;
@@ -168,7 +171,7 @@ pub fn run_eval(args: &EvalClassifyArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let classifier = load(args.model.as_deref())?;
+    let classifier = load(config.classifier_model(args.model.clone())?.as_deref())?;
     let report = evaluate(&classifier, &examples);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

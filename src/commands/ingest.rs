@@ -9,7 +9,6 @@ use recueil_pipeline::relay::relay_pending;
 use recueil_store::{Intake, Store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(clap::Subcommand)]
 pub enum IngestCommand {
@@ -43,11 +42,12 @@ pub enum IngestCommand {
     /// Idempotent: safe from cron or Asterisk's externnotify hook.
     Asterisk {
         spool: PathBuf,
-        /// Keep watching the spool, looking again every --interval-s.
+        /// Keep watching the spool, looking again every --interval.
         #[arg(long)]
         watch: bool,
-        #[arg(long, default_value_t = 10.0)]
-        interval_s: f64,
+        /// Time between two looks at the spool, e.g. 10s.
+        #[arg(long, default_value = "10s", value_name = "DURATION")]
+        interval: crate::config::Duration,
     },
 }
 
@@ -88,13 +88,13 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
         IngestCommand::Asterisk {
             spool,
             watch,
-            interval_s,
+            interval,
         } => {
             if !watch {
                 ingest_spool(&store, &spool, settings).await?
             } else {
                 let shutdown = super::shutdown_on_signal();
-                let interval = Duration::try_from_secs_f64(interval_s)?;
+                let interval = interval.0;
                 loop {
                     let t = ingest_spool(&store, &spool, settings).await?;
                     if t.accepted > 0 {

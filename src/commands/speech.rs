@@ -14,6 +14,7 @@
 
 use std::path::PathBuf;
 
+use crate::config::Config;
 use anyhow::{Context, Result};
 use recueil_audio::telephone::Line;
 use recueil_audio::{AudioConfig, OverLimit};
@@ -25,14 +26,17 @@ use serde_json::json;
 /// Recognition settings shared by both commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SpeechOpts {
-    /// Speech model (`recueil models list`): base (f16) or base-q8_0.
-    #[arg(long, default_value = "base", env = "RECUEIL_SPEECH_MODEL")]
-    pub model: String,
-    /// Model directory [default: ~/.cache/recueil/models]
-    #[arg(long, env = "RECUEIL_MODELS_DIR", value_name = "DIR")]
+    /// Speech model (`recueil models list`): base (f16) or base-q8_0
+    /// [default: speech.model, else base] [env: RECUEIL_SPEECH_MODEL]
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Model directory [default: models.dir, else ~/.cache/recueil/models]
+    /// [env: RECUEIL_MODELS_DIR]
+    #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
-    /// Threads per transcription [default: the machine's cores, at most 8]
-    #[arg(long, env = "RECUEIL_SPEECH_THREADS", value_name = "N")]
+    /// Threads per transcription [default: speech.threads, else the
+    /// machine's cores, at most 8] [env: RECUEIL_SPEECH_THREADS]
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Language forced on the decoder.
     #[arg(long, default_value = "fr")]
@@ -56,12 +60,14 @@ pub struct SpeechOpts {
 }
 
 impl SpeechOpts {
-    /// The engine configuration these options describe.
-    pub fn config(&self) -> SpeechConfig {
+    /// The engine configuration these options describe, over the
+    /// `[speech]` settings.
+    pub fn config(&self, config: &Config) -> Result<SpeechConfig> {
+        let settings = config.speech(self.model.clone(), self.threads)?;
         let defaults = SpeechConfig::default();
-        SpeechConfig {
+        Ok(SpeechConfig {
             language: self.language.clone(),
-            threads: self.threads.unwrap_or(defaults.threads),
+            threads: settings.threads.unwrap_or(defaults.threads),
             decoding: match self.beam {
                 Some(n) if n > 1 => Decoding::Beam(n),
                 _ => Decoding::Greedy,
@@ -78,17 +84,19 @@ impl SpeechOpts {
                 ..AudioConfig::default()
             },
             ..defaults
-        }
+        })
     }
 
     /// Loads the verified model (a missing or altered file is refused with
     /// the `recueil models fetch` command that fixes it).
-    pub fn load(&self) -> Result<WhisperTranscriber> {
-        let dir = self
-            .models_dir
-            .clone()
-            .unwrap_or_else(recueil_models::models_dir);
-        Ok(WhisperTranscriber::load(&self.model, &dir, &self.config())?)
+    pub fn load(&self, config: &Config) -> Result<WhisperTranscriber> {
+        let model = config.speech(self.model.clone(), self.threads)?.model;
+        let dir = config.models(self.models_dir.clone())?.dir;
+        Ok(WhisperTranscriber::load(
+            &model,
+            &dir,
+            &self.config(config)?,
+        )?)
     }
 }
 
@@ -125,13 +133,13 @@ pub struct EvalTranscribeArgs {
 }
 
 /// Transcribes one file and prints the transcript.
-pub fn run_transcribe(args: &TranscribeArgs) -> Result<()> {
+pub fn run_transcribe(args: &TranscribeArgs, settings: &Config) -> Result<()> {
     let name = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?;
-    let config = args.speech.config();
+    let config = args.speech.config(settings)?;
     // Decode before loading the model: a bad file fails at once.
     let recording = recueil_audio::decode(&bytes, &name, "", &config.audio)?;
-    let transcriber = args.speech.load()?;
+    let transcriber = args.speech.load(settings)?;
     let transcript = transcriber.transcribe_recording(&recording, &name)?;
     if args.json {
         let value = transcript_json(&transcript, transcriber.model(), recording.truncated);
@@ -167,14 +175,14 @@ pub fn transcript_json(t: &Transcript, model: &str, truncated: bool) -> serde_js
 
 /// Measures the transcriber on a test set and prints WER, real-time
 /// factor, and empty/hallucination counts.
-pub fn run_eval_transcribe(args: &EvalTranscribeArgs) -> Result<()> {
+pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result<()> {
     let items = read_manifest(&args.dir)?;
     anyhow::ensure!(
         !items.is_empty(),
         "{}: transcripts.tsv lists no recording",
         args.dir.display()
     );
-    let transcriber = args.speech.load()?;
+    let transcriber = args.speech.load(config)?;
     let line = Line::default();
     let report = evaluate(&transcriber, &items, args.telephone.then_some(&line))?;
     if args.json {

@@ -1,6 +1,6 @@
 //! `recueil worker voicemail|ballot` and `recueil relay`.
 
-use crate::config::Settings;
+use crate::config::{Config, Connection, Settings};
 use anyhow::Context;
 use recueil_core::Channel;
 use recueil_pipeline::{relay, worker};
@@ -27,42 +27,45 @@ impl From<ChannelArg> for Channel {
 #[derive(clap::Args)]
 pub struct WorkerArgs {
     channel: ChannelArg,
-    /// Jobs processed at once (one consumer each).
-    #[arg(long, env = "RECUEIL_CONCURRENCY")]
+    #[command(flatten)]
+    connection: Connection,
+    /// Jobs processed at once (one consumer each). [env: RECUEIL_CONCURRENCY]
+    #[arg(long)]
     concurrency: Option<usize>,
     /// Threads per transcription (voicemail); keep threads × concurrency
-    /// at or below the cores.
+    /// at or below the cores. [env: RECUEIL_SPEECH_THREADS]
     #[arg(long)]
     threads: Option<usize>,
     /// Serve Prometheus metrics on this address (e.g. 0.0.0.0:9464).
-    #[arg(long, env = "RECUEIL_METRICS_ADDR")]
+    /// [env: RECUEIL_METRICS_ADDR]
+    #[arg(long)]
     metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]
 pub struct RelayArgs {
-    /// Seconds between two looks at the outbox.
-    #[arg(long, default_value_t = 2.0)]
-    poll_s: f64,
+    /// Time between two looks at the outbox, e.g. 2s.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    poll: crate::config::Duration,
 }
 
 /// How often a worker's relay looks at the outbox.
 const RELAY_POLL: Duration = Duration::from_secs(2);
 
-pub async fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: WorkerArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let settings = &config.settings(&args.connection)?;
     let channel = Channel::from(args.channel);
-    let process = match crate::engines::process_for(channel, &settings.policy, args.threads) {
+    let worker_settings = config.worker(args.concurrency)?;
+    let metrics_addr = config.metrics_addr(args.metrics_addr)?;
+    let process = match crate::engines::process_for(channel, settings, args.threads) {
         Ok(p) => p,
+        Err(crate::engines::EngineError::Config(e)) => return Err(e),
         Err(missing) => {
             eprintln!("error: {missing}");
             return Ok(ExitCode::from(3));
         }
     };
-    let mut worker_settings = settings.worker.clone();
-    if let Some(n) = args.concurrency {
-        worker_settings.concurrency = n;
-    }
-    if let Some(addr) = args.metrics_addr {
+    if let Some(addr) = metrics_addr {
         use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
         PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -112,13 +115,6 @@ pub async fn relay(args: RelayArgs, settings: &Settings) -> anyhow::Result<ExitC
     let store = super::store(settings).await?;
     let queue = super::queue(settings).await?;
     let shutdown = super::shutdown_on_signal();
-    relay::run(
-        store,
-        queue,
-        Arc::new(Notify::new()),
-        Duration::try_from_secs_f64(args.poll_s)?,
-        shutdown,
-    )
-    .await;
+    relay::run(store, queue, Arc::new(Notify::new()), args.poll.0, shutdown).await;
     Ok(ExitCode::SUCCESS)
 }

@@ -23,13 +23,15 @@ pub struct Media<'a> {
     pub page: u32,
 }
 
-/// One stretch of recognised speech, with its time in the recording (the
-/// reviewer's console seeks the audio with it).
+/// One stretch of recognised speech, in seconds from the start of the
+/// recording. Kept on the contribution for the reviewer (see
+/// [`Contribution::segments`](crate::Contribution::segments)).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     pub start_s: f32,
     pub end_s: f32,
     pub text: String,
+    /// 0 to 1.
     pub confidence: f32,
 }
 

@@ -14,7 +14,8 @@ pub mod job;
 pub mod question;
 pub mod source;
 
-pub use contribution::{Contribution, EngineInfo, Masked, Status};
+pub use contribution::{Contribution, EngineInfo, MaskKind, Masked, Status};
+pub use engine::Segment;
 pub use error::{Failure, FailureKind};
 pub use job::{Job, WireError, JOB_SCHEMA_VERSION};
 pub use question::{Evidence, EvidenceKind, Question, QuestionSet};

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 /// The offline channel a source came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// A message left on the free 0800 line.
@@ -77,7 +77,7 @@ impl FromStr for SourceId {
 
 /// The identifier of an urn, as printed in the B1 form's QR code
 /// (`RECUEIL:B1:<urn-id>`): 1 to 40 characters among `a-z`, `0-9` and `-`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Urn(String);
 

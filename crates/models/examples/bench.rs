@@ -21,7 +21,10 @@ fn main() {
     if names.is_empty() {
         names = vec!["base".into(), "base-q8_0".into(), "base-q5_0".into()];
     }
-    let dir = recueil_models::models_dir();
+    let dir = recueil_models::resolve_models_dir(
+        std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    );
     let data = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/speech/fleurs-fr"

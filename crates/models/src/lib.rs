@@ -25,10 +25,9 @@ pub use convert::{Assets, ConvertSummary, Quantization};
 pub use error::{ConvertError, ModelError};
 pub use manifest::{ArchiveSpec, Manifest, ModelSpec};
 pub use store::{
-    default_models_dir, fetch, fetch_many, fetch_with, list, list_archives_with, list_with,
-    models_dir, resolve_verified, sha256_file, verify, verify_file, verify_with, ArchiveStatus,
-    Downloader, FetchOutcome, FetchReport, InstallState, ModelStatus, PipDownloader, Verified,
-    MODELS_DIR_ENV,
+    fetch, fetch_many, fetch_with, list, list_archives_with, list_with, resolve_models_dir,
+    resolve_verified, sha256_file, verify, verify_file, verify_with, ArchiveStatus, Downloader,
+    FetchOutcome, FetchReport, InstallState, ModelStatus, PipDownloader, Verified,
 };
 
 /// The model the voicemail worker uses unless configured otherwise.

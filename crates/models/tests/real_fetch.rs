@@ -28,7 +28,9 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
     let m = Manifest::builtin();
     let dir = tempfile::tempdir().unwrap();
     let dl = Counting {
-        inner: PipDownloader::from_env(),
+        inner: PipDownloader::new(
+            std::env::var("RECUEIL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        ),
         calls: Cell::new(0),
     };
     let names = ["base", "base-q8_0", "base-q5_0"];

@@ -92,7 +92,10 @@ fn transcribe_all(model: &std::path::Path, clips: &[(String, Vec<f32>, String)])
 
 #[test]
 fn produced_models_transcribe_french() {
-    let dir = recueil_models::models_dir();
+    let dir = recueil_models::resolve_models_dir(
+        std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    );
     let names = ["base", "base-q8_0", "base-q5_0"];
     recueil_models::fetch_many(&names, &dir).unwrap_or_else(|e| panic!("{e}"));
 

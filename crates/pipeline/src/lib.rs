@@ -18,16 +18,19 @@ pub mod relay;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
-use recueil_core::{Channel, Contribution, Failure, Masked};
-use recueil_store::SourceRecord;
+use recueil_core::{Channel, Contribution, Failure, Masked, Source};
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
 /// What a channel's worker does with one source. Called on a blocking
 /// thread: implementations may take seconds of CPU.
+///
+/// It takes the domain [`Source`], not the store's record of it: what a
+/// channel does with its bytes does not depend on how they are kept, so the
+/// worker crates need no database.
 pub trait Process: Send + Sync + 'static {
     fn channel(&self) -> Channel;
-    fn process(&self, record: &SourceRecord, original: &[u8]) -> Result<Contribution, Failure>;
+    fn process(&self, source: &Source, original: &[u8]) -> Result<Contribution, Failure>;
 }
 
 /// Decisions that belong to the consultation, not to the code.
@@ -61,16 +64,7 @@ impl Default for Policy {
 /// masked, and where it was.
 pub fn mask_personal_data(raw: &str) -> (String, Vec<Masked>) {
     let redacted = recueil_privacy::redact(raw);
-    let masked = redacted
-        .redactions
-        .iter()
-        .map(|r| Masked {
-            kind: r.kind.as_str().to_owned(),
-            start: r.start,
-            end: r.end,
-        })
-        .collect();
-    (redacted.text, masked)
+    (redacted.text, redacted.redactions)
 }
 
 /// A reviewer's text, ready for the store: kept as written (restricted) and

@@ -213,7 +213,8 @@ impl Worker {
             })?;
         let process = self.process.clone();
         let name = record.source.original_name.clone();
-        tokio::task::spawn_blocking(move || process.process(&record, &original))
+        let source = record.source;
+        tokio::task::spawn_blocking(move || process.process(&source, &original))
             .await
             .unwrap_or_else(|e| {
                 // A panicking engine must not take the worker down with it.

@@ -22,54 +22,16 @@
 //! auditable by the city's data protection officer, and no French NER model
 //! is obtainable offline here.
 
+use recueil_core::{MaskKind, Masked};
 use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
-
-/// The kind of personal data a redaction hid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Phone,
-    Email,
-    Address,
-    Name,
-}
-
-impl Kind {
-    /// The placeholder left in the published text.
-    pub fn placeholder(self) -> &'static str {
-        match self {
-            Kind::Phone => "[téléphone]",
-            Kind::Email => "[courriel]",
-            Kind::Address => "[adresse]",
-            Kind::Name => "[nom]",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Phone => "phone",
-            Kind::Email => "email",
-            Kind::Address => "address",
-            Kind::Name => "name",
-        }
-    }
-}
-
-/// One masked span, in characters of the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Redaction {
-    pub kind: Kind,
-    pub start: usize,
-    pub end: usize,
-}
 
 /// The publishable text and what was masked in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Redacted {
     pub text: String,
-    pub redactions: Vec<Redaction>,
+    pub redactions: Vec<Masked>,
 }
 
 // Number words as speech recognition writes them (with or without hyphens
@@ -247,42 +209,42 @@ const NOT_A_NAME: &[&str] = &[
 
 /// Masks personal data in `input`.
 pub fn redact(input: &str) -> Redacted {
-    let mut spans: Vec<(usize, usize, Kind)> = Vec::new(); // byte offsets
+    let mut spans: Vec<(usize, usize, MaskKind)> = Vec::new(); // byte offsets
     for m in EMAIL.find_iter(input) {
-        spans.push((m.start(), m.end(), Kind::Email));
+        spans.push((m.start(), m.end(), MaskKind::Email));
     }
     for m in EMAIL_SPOKEN.find_iter(input) {
-        spans.push((m.start(), m.end(), Kind::Email));
+        spans.push((m.start(), m.end(), MaskKind::Email));
     }
     for m in PHONE_DIGITS.find_iter(input) {
-        spans.push((m.start(), m.end(), Kind::Phone));
+        spans.push((m.start(), m.end(), MaskKind::Phone));
     }
     for m in PHONE_WORDS.find_iter(input) {
         // A run of number words counts only if it holds enough numbers to
         // be a phone number: "zéro six douze trente-quatre cinquante-six
         // soixante-dix-huit", not "deux ou trois fois".
         if number_tokens(m.as_str()) >= 5 {
-            spans.push((m.start(), m.end(), Kind::Phone));
+            spans.push((m.start(), m.end(), MaskKind::Phone));
         }
     }
     for m in ADDRESS.find_iter(input) {
         spans.push((
             m.start(),
             trim_street_name(input, m.start(), m.end()),
-            Kind::Address,
+            MaskKind::Address,
         ));
     }
     for caps in SELF_NAME.captures_iter(input) {
         let whole = caps.get(0).expect("match");
         let name = caps.get(1).expect("group");
         if let Some(end) = name_end(input, name.start(), name.end(), whole.as_str()) {
-            spans.push((name.start(), end, Kind::Name));
+            spans.push((name.start(), end, MaskKind::Name));
         }
     }
     for caps in TITLE_NAME.captures_iter(input) {
         let name = caps.get(1).expect("group");
         if !is_common_word(name.as_str()) {
-            spans.push((name.start(), name.end(), Kind::Name));
+            spans.push((name.start(), name.end(), MaskKind::Name));
         }
     }
     apply(input, spans)
@@ -420,10 +382,10 @@ fn is_common_word(word: &str) -> bool {
 }
 
 /// Merges overlapping spans (the widest wins its kind) and masks them.
-fn apply(input: &str, mut spans: Vec<(usize, usize, Kind)>) -> Redacted {
+fn apply(input: &str, mut spans: Vec<(usize, usize, MaskKind)>) -> Redacted {
     spans.retain(|(s, e, _)| e > s);
     spans.sort_by_key(|(s, e, _)| (*s, std::cmp::Reverse(*e)));
-    let mut merged: Vec<(usize, usize, Kind)> = Vec::new();
+    let mut merged: Vec<(usize, usize, MaskKind)> = Vec::new();
     for (s, e, k) in spans {
         match merged.last_mut() {
             Some(last) if s < last.1 => {
@@ -440,7 +402,7 @@ fn apply(input: &str, mut spans: Vec<(usize, usize, Kind)>) -> Redacted {
     for (s, e, kind) in merged {
         text.push_str(&input[cursor..s]);
         text.push_str(kind.placeholder());
-        redactions.push(Redaction {
+        redactions.push(Masked {
             kind,
             start: input[..s].chars().count(),
             end: input[..e].chars().count(),
@@ -456,7 +418,7 @@ fn apply(input: &str, mut spans: Vec<(usize, usize, Kind)>) -> Redacted {
 pub struct Example {
     pub register: String,
     pub text: String,
-    pub expected: Vec<Redaction>,
+    pub expected: Vec<Masked>,
 }
 
 /// Parses the annotated set: `register<TAB>text` where personal data is
@@ -482,16 +444,10 @@ pub fn parse_examples(tsv: &str) -> Result<Vec<Example>, String> {
             let (kind, span) = rest[open + 1..close]
                 .split_once('|')
                 .ok_or_else(|| format!("line {}: expected {{kind|text}}", n + 1))?;
-            let kind = match kind {
-                "phone" => Kind::Phone,
-                "email" => Kind::Email,
-                "address" => Kind::Address,
-                "name" => Kind::Name,
-                other => return Err(format!("line {}: unknown kind {other}", n + 1)),
-            };
+            let kind: MaskKind = kind.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
             let start = text.chars().count();
             text.push_str(span);
-            expected.push(Redaction {
+            expected.push(Masked {
                 kind,
                 start,
                 end: text.chars().count(),
@@ -580,7 +536,7 @@ pub fn evaluate(examples: &[Example]) -> Report {
 mod tests {
     use super::*;
 
-    fn kinds(text: &str) -> Vec<(Kind, String)> {
+    fn kinds(text: &str) -> Vec<(MaskKind, String)> {
         let chars: Vec<char> = text.chars().collect();
         redact(text)
             .redactions
@@ -593,12 +549,12 @@ mod tests {
     fn phone_numbers_in_digits_and_words() {
         assert_eq!(
             kinds("appelez-moi au 06 12 34 56 78 merci"),
-            vec![(Kind::Phone, "06 12 34 56 78".into())]
+            vec![(MaskKind::Phone, "06 12 34 56 78".into())]
         );
         assert_eq!(
             kinds("mon numéro c'est zéro six douze trente-quatre cinquante-six soixante-dix-huit voilà"),
             vec![(
-                Kind::Phone,
+                MaskKind::Phone,
                 "zéro six douze trente-quatre cinquante-six soixante-dix-huit".into()
             )]
         );

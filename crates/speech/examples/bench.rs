@@ -58,7 +58,10 @@ fn main() {
         .iter()
         .map(|i| (i.name.clone(), std::fs::read(&i.path).unwrap()))
         .collect();
-    let dir = recueil_models::models_dir();
+    let dir = recueil_models::resolve_models_dir(
+        std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    );
     let config = SpeechConfig {
         threads,
         ..SpeechConfig::default()

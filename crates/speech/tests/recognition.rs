@@ -66,7 +66,10 @@ fn model(name: &'static str) -> MutexGuard<'static, WhisperTranscriber> {
     let cell = if name == "base" { &BASE } else { &Q8 };
     let lock = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
     let m = cell.get_or_init(|| {
-        let dir = recueil_models::models_dir();
+        let dir = recueil_models::resolve_models_dir(
+            std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+            std::env::var_os("HOME").map(Into::into),
+        );
         recueil_models::fetch_many(&[name], &dir).unwrap_or_else(|e| panic!("{e}"));
         Mutex::new(
             WhisperTranscriber::load(name, &dir, &config()).unwrap_or_else(|e| panic!("{e}")),

@@ -221,7 +221,7 @@ pub struct PurgeReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use recueil_core::{Channel, EngineInfo, Question};
+    use recueil_core::{Channel, EngineInfo, MaskKind, Question};
 
     fn contribution(status: Status, questions: &str) -> Contribution {
         Contribution {
@@ -255,7 +255,7 @@ mod tests {
             raw: "appelez le 06".into(),
             text: "appelez le [téléphone]".into(),
             redactions: vec![Masked {
-                kind: "phone".into(),
+                kind: MaskKind::Phone,
                 start: 11,
                 end: 13,
             }],

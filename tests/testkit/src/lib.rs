@@ -4,7 +4,7 @@
 //! a test "recording": `wav("FAIL-TRANSIENT")` makes the transcriber fail
 //! transiently, and so on, so one worker can be handed good and bad jobs.
 
-use recueil_core::engine::{Classification, Classifier, Media, Transcriber, Transcript};
+use recueil_core::engine::{Classification, Classifier, Media, Segment, Transcriber, Transcript};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Failure, Question, QuestionSet};
 use recueil_pipeline::{Policy, Process};
 use recueil_queue::QueueConfig;
@@ -28,7 +28,8 @@ fn script(media: &Media<'_>) -> String {
 /// `SLOW <seconds> <marker-path>` (writes the marker, then sleeps),
 /// `SLOW-ONCE <marker-path>` (the first time: writes the marker and sleeps
 /// a minute, to be killed; when the marker exists: a transcript),
-/// `SILENCE`; anything else is the transcript.
+/// `SILENCE`; anything else is the transcript, heard as one segment over
+/// the recording's one second.
 pub struct ScriptedTranscriber;
 
 impl Transcriber for ScriptedTranscriber {
@@ -75,6 +76,14 @@ impl Transcriber for ScriptedTranscriber {
                 transcript.text = "message after a crash, question 3".into();
             }
             _ => {}
+        }
+        if !transcript.text.is_empty() {
+            transcript.segments.push(Segment {
+                start_s: 0.0,
+                end_s: transcript.duration_s,
+                text: transcript.text.clone(),
+                confidence: transcript.confidence,
+            });
         }
         Ok(transcript)
     }
@@ -334,5 +343,52 @@ impl TcpProxy {
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recueil_core::{Channel, MaskKind, Source, SourceId, Status};
+
+    fn source(bytes: &[u8]) -> Source {
+        Source {
+            id: SourceId::new(),
+            channel: Channel::Voicemail,
+            sha256: recueil_core::sha256_hex(bytes),
+            media_type: "audio/x-wav".into(),
+            size: bytes.len() as u64,
+            original_name: "msg0001.wav".into(),
+            received_at: chrono::Utc::now(),
+            caller_ref: None,
+            urn: None,
+            batch: None,
+            page: 0,
+        }
+    }
+
+    #[test]
+    fn the_voicemail_worker_keeps_the_timed_segments_and_the_masks() {
+        let bytes = wav("question 2 rappelez-moi au 06 12 34 56 78");
+        let c = voicemail_process()
+            .process(&source(&bytes), &bytes)
+            .expect("processed");
+        assert_eq!(c.status, Status::Published);
+        assert_eq!(c.segments.len(), 1);
+        assert_eq!(c.segments[0].text, c.raw_text);
+        assert_eq!((c.segments[0].start_s, c.segments[0].end_s), (0.0, 1.0));
+        assert_eq!(c.redactions.len(), 1);
+        assert_eq!(c.redactions[0].kind, MaskKind::Phone);
+        assert!(c.text.ends_with("[téléphone]"), "{}", c.text);
+    }
+
+    #[test]
+    fn silence_leaves_no_segment() {
+        let bytes = wav("SILENCE");
+        let c = voicemail_process()
+            .process(&source(&bytes), &bytes)
+            .expect("processed");
+        assert_eq!(c.status, Status::Empty);
+        assert!(c.segments.is_empty());
     }
 }

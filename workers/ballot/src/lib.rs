@@ -9,11 +9,9 @@
 //!      -> status: `needs_review` when anything is unsure, else `published`
 //! ```
 
-use chrono::Utc;
 use recueil_core::engine::{BallotReader, Classifier, Media, PageKind};
-use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Status};
+use recueil_core::{Channel, Contribution, EngineInfo, Failure, Source, Status};
 use recueil_pipeline::{mask_personal_data, Policy, Process};
-use recueil_store::SourceRecord;
 use std::sync::Arc;
 
 pub struct BallotWorker {
@@ -41,8 +39,7 @@ impl Process for BallotWorker {
         Channel::Ballot
     }
 
-    fn process(&self, record: &SourceRecord, original: &[u8]) -> Result<Contribution, Failure> {
-        let source = &record.source;
+    fn process(&self, source: &Source, original: &[u8]) -> Result<Contribution, Failure> {
         let reading = self.reader.read(Media {
             bytes: original,
             media_type: &source.media_type,
@@ -50,27 +47,17 @@ impl Process for BallotWorker {
             page: source.page,
         })?;
         let urn_conflict = matches!((&reading.urn, &source.urn), (Some(a), Some(b)) if a != b);
-        let mut contribution = Contribution {
-            source_id: source.id,
-            channel: Channel::Ballot,
-            questions: QuestionSet::empty(),
-            evidence: Vec::new(),
-            text: String::new(),
-            raw_text: reading.text.clone(),
-            language: Some("fr".into()),
-            confidence: reading.confidence,
-            status: Status::Empty,
-            received_at: source.received_at,
-            processed_at: Utc::now(),
-            // The printed QR code is evidence; the urn typed at intake is a
-            // fallback, and a disagreement is for a person to settle.
-            urn: reading.urn.clone().or_else(|| source.urn.clone()),
-            engine: EngineInfo::combined(self.reader.engine(), self.classifier.engine()),
-            late: self.policy.is_late(source.received_at),
-            redactions: Vec::new(),
-            segments: Vec::new(),
-            review_image: None,
-        };
+        let mut contribution = Contribution::new(
+            source,
+            EngineInfo::combined(self.reader.engine(), self.classifier.engine()),
+            self.policy.is_late(source.received_at),
+        );
+        contribution.raw_text = reading.text.clone();
+        contribution.language = Some("fr".into());
+        contribution.confidence = reading.confidence;
+        // The printed QR code is evidence; the urn typed at intake is a
+        // fallback, and a disagreement is for a person to settle.
+        contribution.urn = reading.urn.clone().or_else(|| source.urn.clone());
         match reading.kind {
             PageKind::Blank => return Ok(contribution),
             PageKind::NotAForm => {

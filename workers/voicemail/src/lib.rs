@@ -4,15 +4,14 @@
 //! recording -> transcriber (decode, resample, trim, recognise, guards)
 //!           -> nothing said? status `empty`, no text
 //!           -> classifier (explicit mention > content)
-//!           -> personal data masked in the publishable text
+//!           -> personal data masked in the publishable text; the timed
+//!              segments kept beside the raw text for the reviewer
 //!           -> status: `needs_review` when unsure, else `published`
 //! ```
 
-use chrono::Utc;
 use recueil_core::engine::{Classifier, Media, Transcriber};
-use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Status};
+use recueil_core::{Channel, Contribution, EngineInfo, Failure, QuestionSet, Source, Status};
 use recueil_pipeline::{mask_personal_data, Policy, Process};
-use recueil_store::SourceRecord;
 use std::sync::Arc;
 
 pub struct VoicemailWorker {
@@ -40,8 +39,7 @@ impl Process for VoicemailWorker {
         Channel::Voicemail
     }
 
-    fn process(&self, record: &SourceRecord, original: &[u8]) -> Result<Contribution, Failure> {
-        let source = &record.source;
+    fn process(&self, source: &Source, original: &[u8]) -> Result<Contribution, Failure> {
         let transcript = self.transcriber.transcribe(Media {
             bytes: original,
             media_type: &source.media_type,
@@ -49,25 +47,10 @@ impl Process for VoicemailWorker {
             page: source.page,
         })?;
         let engine = EngineInfo::combined(self.transcriber.engine(), self.classifier.engine());
-        let mut contribution = Contribution {
-            source_id: source.id,
-            channel: Channel::Voicemail,
-            questions: QuestionSet::empty(),
-            evidence: Vec::new(),
-            text: String::new(),
-            raw_text: String::new(),
-            language: Some(transcript.language.clone()),
-            confidence: transcript.confidence,
-            status: Status::Empty,
-            received_at: source.received_at,
-            processed_at: Utc::now(),
-            urn: None,
-            engine,
-            late: self.policy.is_late(source.received_at),
-            redactions: Vec::new(),
-            segments: Vec::new(),
-            review_image: None,
-        };
+        let mut contribution =
+            Contribution::new(source, engine, self.policy.is_late(source.received_at));
+        contribution.language = Some(transcript.language.clone());
+        contribution.confidence = transcript.confidence;
         if transcript.no_speech || transcript.text.trim().is_empty() {
             return Ok(contribution);
         }
