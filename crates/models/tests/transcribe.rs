@@ -7,8 +7,11 @@
 //! threads (never two speed measurements at once: ggml's threads spin).
 //!
 //! Threshold: greedy decoding, French forced, corpus WER (edits summed over
-//! the ten files / reference words). The base model measured about 33 % on
-//! FLEURS French; we fail above 45 %, which a broken conversion (wrong
+//! the ten files / reference words, normalised by `recueil-eval`). The base
+//! model measured about 33 % on FLEURS French (with digits then left as
+//! written; the shared normalisation says them as words, which can only
+//! change the numbers of the references, `dix-sept`, `6-6`, `cent pour
+//! cent`: a few words of about 300); we fail above 45 %, which a broken conversion (wrong
 //! split of a fused projection, wrong vocabulary, bad mel filters) exceeds by
 //! far (it yields garbage or nothing: WER near 100 %), while leaving room for
 //! the variance of a 10-file sample. A quantized model must stay within 5
