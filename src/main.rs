@@ -130,6 +130,9 @@ fn main() -> ExitCode {
     limit_openmp();
     init_tracing();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Worker(_) | Command::Relay(_)) {
+        end_quietly_on_closed_pipe();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -241,6 +244,20 @@ fn limit_openmp() {
             // exec only returns on failure: go on with OpenMP's default.
             eprintln!("warning: could not limit OpenMP threads: {err}");
         }
+    }
+}
+
+/// `recueil export … | head`: once the reader is gone, end as Unix tools
+/// do, killed quietly by SIGPIPE, instead of panicking in `println!` (Rust
+/// ignores SIGPIPE, so every write fails with EPIPE). The services (worker,
+/// relay) keep ignoring it: a lost log stream must not interrupt a job in
+/// hand, and they write through tracing, which drops what it cannot write.
+fn end_quietly_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal, before any
+    // thread of ours exists; no handler of ours is involved.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -26,17 +26,29 @@ pub enum IngestCommand {
     },
     /// Scanned B1 forms (PNG, JPEG, TIFF, PDF).
     Ballots {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "watch", conflicts_with = "watch")]
         files: Vec<PathBuf>,
+        /// Watch a folder a scanner writes into, until stopped: each file
+        /// is taken once complete, then moved to DIR/done/ or to
+        /// DIR/failed/ beside a NAME.error.txt; a file in DIR/<urn>/
+        /// takes the folder's name as its urn.
+        #[arg(long, value_name = "DIR")]
+        watch: Option<PathBuf>,
         /// The urn the forms were taken from.
         #[arg(long)]
         urn: Option<Urn>,
-        /// The scan batch.
+        /// The scan batch; with --watch, default: the date the file is taken.
         #[arg(long)]
         batch: Option<String>,
         /// When the urn was emptied (RFC 3339); default: now.
         #[arg(long)]
         received_at: Option<DateTime<Utc>>,
+        /// With --watch: time between two looks at the folder, e.g. 2s.
+        #[arg(long, default_value = "2s", value_name = "DURATION", requires = "watch")]
+        interval: crate::config::Duration,
+        /// With --watch: how long a file must stay unchanged to be taken.
+        #[arg(long, default_value = "5s", value_name = "DURATION", requires = "watch")]
+        settle: crate::config::Duration,
     },
     /// An Asterisk voicemail spool (`<context>/<mailbox>/INBOX/msgNNNN.*`).
     /// Idempotent: safe from cron or Asterisk's externnotify hook.
@@ -59,6 +71,14 @@ struct Tally {
     refused: usize,
 }
 
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.refused += other.refused;
+    }
+}
+
 pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = super::store(settings).await?;
     let tally = match command {
@@ -73,10 +93,29 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
             ingest_files(&store, &files, &a, false).await?
         }
         IngestCommand::Ballots {
+            watch: Some(dir),
+            urn,
+            batch,
+            received_at,
+            interval,
+            settle,
+            ..
+        } => {
+            let folder = recueil_pipeline::scan_folder::FolderSettings {
+                urn,
+                batch,
+                received_at,
+                settle: settle.0,
+                paginate: Some(crate::engines::scan_pages),
+            };
+            watch_folder(&store, &dir, folder, interval.0, settings).await?
+        }
+        IngestCommand::Ballots {
             files,
             urn,
             batch,
             received_at,
+            ..
         } => {
             let mut a = Arrival::new(Channel::Ballot);
             a.urn = urn;
@@ -91,17 +130,23 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
             interval,
         } => {
             if !watch {
-                ingest_spool(&store, &spool, settings).await?
+                let messages = recueil_pipeline::asterisk::scan(&spool)?;
+                ingest_messages(&store, messages, settings).await?
             } else {
                 let shutdown = super::shutdown_on_signal();
                 let interval = interval.0;
+                // Each pass reads only the messages it has not taken yet;
+                // the total is what the whole watch did.
+                let mut spool = recueil_pipeline::asterisk::SpoolWatch::new(&spool);
+                let mut total = Tally::default();
                 loop {
-                    let t = ingest_spool(&store, &spool, settings).await?;
+                    let t = ingest_messages(&store, spool.pass()?, settings).await?;
                     if t.accepted > 0 {
                         hand_over(&store, settings).await;
                     }
+                    total += t;
                     tokio::select! {
-                        _ = shutdown.cancelled() => break Tally::default(),
+                        _ = shutdown.cancelled() => break total,
                         _ = tokio::time::sleep(interval) => {}
                     }
                 }
@@ -191,9 +236,81 @@ async fn ingest_one(
     })
 }
 
-async fn ingest_spool(store: &Store, spool: &Path, settings: &Settings) -> anyhow::Result<Tally> {
+/// `ingest ballots --watch DIR`: until Ctrl-C or SIGTERM, then the totals
+/// of the whole watch.
+async fn watch_folder(
+    store: &Store,
+    dir: &Path,
+    folder: recueil_pipeline::scan_folder::FolderSettings,
+    interval: Duration,
+    settings: &Settings,
+) -> anyhow::Result<Tally> {
+    use recueil_pipeline::scan_folder::{self, Outcome, ScanFolder};
+    let mut folder = ScanFolder::new(dir, folder)?;
+    // With a broker, each pass's jobs are handed over at once; without
+    // one, they wait in the outbox for `recueil run` or a worker.
+    let queue = match &settings.amqp_url {
+        Some(url) => match super::queue(settings).await {
+            Ok(queue) => Some(queue),
+            Err(e) => {
+                println!(
+                    "broker {} unreachable ({e}); jobs kept in the outbox",
+                    super::redact(url)
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let shutdown = super::shutdown_on_signal();
+    println!("watching {} (Ctrl-C to stop)", dir.display());
+    let totals = scan_folder::watch(
+        store,
+        &mut folder,
+        queue.as_ref(),
+        interval,
+        &shutdown,
+        |outcome| match outcome {
+            Outcome::Done {
+                file,
+                moved_to,
+                intakes,
+            } => {
+                for (n, intake) in intakes.iter().enumerate() {
+                    let page = if intakes.len() > 1 {
+                        format!(" page {}", n + 1)
+                    } else {
+                        String::new()
+                    };
+                    match intake {
+                        Intake::Accepted(id) => println!("{id}  {}{page}", file.display()),
+                        Intake::Duplicate(id) => {
+                            println!("{id}  {}{page}: already ingested, skipped", file.display())
+                        }
+                    }
+                }
+                println!("  moved to {}", moved_to.display());
+            }
+            Outcome::Failed {
+                moved_to, reason, ..
+            } => println!("error: {reason} (moved to {})", moved_to.display()),
+        },
+    )
+    .await?;
+    Ok(Tally {
+        accepted: totals.accepted,
+        duplicates: totals.duplicates,
+        refused: totals.failed,
+    })
+}
+
+async fn ingest_messages(
+    store: &Store,
+    messages: Vec<recueil_pipeline::asterisk::SpoolMessage>,
+    settings: &Settings,
+) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
-    for message in recueil_pipeline::asterisk::scan(spool)? {
+    for message in messages {
         let mut arrival = Arrival::new(Channel::Voicemail);
         arrival.received_at = message.received_at;
         arrival.batch = Some(match &message.msg_id {

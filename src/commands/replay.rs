@@ -5,12 +5,20 @@ use recueil_core::SourceId;
 use recueil_store::SourceState;
 use std::process::ExitCode;
 
+/// Which sources: some by id, or every failed one; nothing named is an
+/// error, not a silent "0 of 0".
 #[derive(clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("which")
+        .args(["ids", "failed"])
+        .required(true)
+        .multiple(false)
+))]
 pub struct ReplayArgs {
     /// Sources to requeue.
     ids: Vec<SourceId>,
     /// Requeue every failed source.
-    #[arg(long, conflicts_with = "ids")]
+    #[arg(long)]
     failed: bool,
 }
 

@@ -46,8 +46,8 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     )
     .await?;
 
-    for (path, why) in &report.skipped {
-        eprintln!("skipped {}: {why}", path.display());
+    for (_, why) in &report.skipped {
+        eprintln!("skipped {why}");
     }
     for m in &missing {
         let waiting = report

@@ -7,7 +7,9 @@
 //! message is taken only once its `.txt` exists.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// One message found in the spool.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,72 @@ const AUDIO_EXTENSIONS: [&str; 3] = ["wav", "WAV", "gsm"];
 
 /// Every complete message under `root`, oldest folder order first.
 pub fn scan(root: &Path) -> Result<Vec<SpoolMessage>, SpoolError> {
+    scan_where(root, |_| true)
+}
+
+/// A spool watched pass after pass: remembers the recordings already taken
+/// (path, size, modification time), so that a pass reads and hashes only
+/// the messages that appeared or changed since, instead of the whole spool.
+/// Recordings that left the spool are forgotten: memory follows the
+/// spool's size, not the watch's age.
+///
+/// A message is remembered as soon as a pass returns it: one refused as a
+/// bad file is not tried again until it changes. (A store error stops the
+/// watch, and a restarted watch starts from nothing; the store's duplicate
+/// check makes that harmless.)
+#[derive(Debug)]
+pub struct SpoolWatch {
+    root: PathBuf,
+    taken: HashMap<PathBuf, Fingerprint>,
+}
+
+/// What says a recording is the one already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Fingerprint {
+    fn of(path: &Path) -> Option<Fingerprint> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(Fingerprint {
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+        })
+    }
+}
+
+impl SpoolWatch {
+    pub fn new(root: &Path) -> SpoolWatch {
+        SpoolWatch {
+            root: root.to_owned(),
+            taken: HashMap::new(),
+        }
+    }
+
+    /// The complete messages not taken by an earlier pass.
+    pub fn pass(&mut self) -> Result<Vec<SpoolMessage>, SpoolError> {
+        let mut present = HashMap::new();
+        let messages = scan_where(&self.root, |audio| {
+            let Some(now) = Fingerprint::of(audio) else {
+                // Gone or unreadable: let intake report it by name.
+                return true;
+            };
+            present.insert(audio.to_owned(), now);
+            self.taken.get(audio) != Some(&now)
+        })?;
+        self.taken = present;
+        Ok(messages)
+    }
+}
+
+/// The complete messages under `root` whose recording `wanted` accepts;
+/// the metadata of the others is not even read.
+fn scan_where(
+    root: &Path,
+    mut wanted: impl FnMut(&Path) -> bool,
+) -> Result<Vec<SpoolMessage>, SpoolError> {
     let mut messages = Vec::new();
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         let entry = entry.map_err(|e| SpoolError::Read {
@@ -64,6 +132,9 @@ pub fn scan(root: &Path) -> Result<Vec<SpoolMessage>, SpoolError> {
             tracing::warn!(meta = %path.display(), "voicemail metadata without a recording: skipped");
             continue;
         };
+        if !wanted(&audio) {
+            continue;
+        }
         let text = std::fs::read_to_string(path).map_err(|source| SpoolError::Read {
             path: path.to_owned(),
             source,
@@ -159,5 +230,40 @@ mod tests {
         assert_eq!(m.received_at.unwrap().timestamp(), 1_650_000_000);
         assert_eq!(messages[1].caller_number, None);
         assert!(messages[1].audio.ends_with("msg0002.gsm"));
+    }
+
+    #[test]
+    fn a_watch_returns_each_message_once_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("default/800/INBOX");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let meta = "[message]\ncallerid=Unknown\norigtime=1650000000\n";
+        std::fs::write(inbox.join("msg0000.wav"), b"RIFF one").unwrap();
+        std::fs::write(inbox.join("msg0000.txt"), meta).unwrap();
+        let mut watch = SpoolWatch::new(dir.path());
+        let first = watch.pass().unwrap();
+        assert_eq!(first.len(), 1);
+
+        // Nothing new: nothing to read again.
+        assert!(watch.pass().unwrap().is_empty());
+
+        // A new message: only it.
+        std::fs::write(inbox.join("msg0001.wav"), b"RIFF two").unwrap();
+        std::fs::write(inbox.join("msg0001.txt"), meta).unwrap();
+        let second = watch.pass().unwrap();
+        assert_eq!(second.len(), 1);
+        assert!(second[0].audio.ends_with("msg0001.wav"));
+        assert!(watch.pass().unwrap().is_empty());
+
+        // Asterisk renumbers after a deletion: msg0001 becomes msg0000,
+        // another recording under a known name, so it is read again.
+        std::fs::remove_file(inbox.join("msg0001.wav")).unwrap();
+        std::fs::remove_file(inbox.join("msg0001.txt")).unwrap();
+        std::fs::write(inbox.join("msg0000.wav"), b"RIFF two, renumbered").unwrap();
+        let renumbered = watch.pass().unwrap();
+        assert_eq!(renumbered.len(), 1);
+        assert!(renumbered[0].audio.ends_with("msg0000.wav"));
+        // What left the spool is forgotten.
+        assert_eq!(watch.taken.len(), 1);
     }
 }

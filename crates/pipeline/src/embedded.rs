@@ -5,7 +5,7 @@
 //! by requeueing every unfinished source the store knows about: a run that
 //! was interrupted resumes where it stopped.
 
-use crate::intake::{channel_of, ingest_file, Arrival, IntakeError, Paginate};
+use crate::intake::{channel_of, ingest_bytes, read_file, Arrival, IntakeError, Paginate};
 use crate::relay::relay_pending;
 use crate::worker::{self, WorkerSettings};
 use crate::{Process, Shutdown};
@@ -21,7 +21,8 @@ use std::time::Duration;
 pub struct InboxReport {
     /// One entry per source: a multi-page scan gives several.
     pub ingested: Vec<(PathBuf, Intake)>,
-    /// Files not ingested, with the reason (empty, unknown type, unreadable).
+    /// Files not ingested, with the reason (empty, too large, unknown type,
+    /// unreadable), which names the file.
     pub skipped: Vec<(PathBuf, String)>,
     /// Channels whose sources wait because no engine serves them.
     pub unserved: Vec<(Channel, usize)>,
@@ -58,21 +59,21 @@ pub async fn run_inbox(
 ) -> Result<InboxReport, EmbeddedError> {
     let mut report = InboxReport::default();
     for path in inbox_files(inbox)? {
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|source| IntakeError::Read {
-                path: path.clone(),
-                source,
-            })?;
+        // Read once, bounded: the size limit is checked before reading, and
+        // the same bytes are sniffed and ingested.
+        let bytes = match read_file(&path).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.skipped.push((path, e.to_string()));
+                continue;
+            }
+        };
         let Some(channel) = channel_of(&bytes) else {
-            let why = if bytes.is_empty() {
-                "empty file (0 bytes)".to_owned()
-            } else {
-                format!(
-                    "not a recording nor a scan (detected {})",
-                    crate::intake::sniff(&bytes)
-                )
-            };
+            let why = format!(
+                "{}: not a recording nor a scan (detected {})",
+                path.display(),
+                crate::intake::sniff(&bytes)
+            );
             report.skipped.push((path, why));
             continue;
         };
@@ -80,7 +81,7 @@ pub async fn run_inbox(
         if channel == Channel::Ballot {
             arrival.paginate = paginate;
         }
-        match ingest_file(store, &path, &arrival).await {
+        match ingest_bytes(store, &path, &bytes, &arrival).await {
             Ok(intakes) => {
                 for intake in intakes {
                     report.ingested.push((path.clone(), intake));

@@ -72,33 +72,67 @@ pub async fn ingest_file(
     path: &Path,
     arrival: &Arrival,
 ) -> Result<Vec<Intake>, IntakeError> {
-    let size = tokio::fs::metadata(path)
-        .await
-        .map_err(|source| IntakeError::Read {
+    let bytes = read_file(path).await?;
+    ingest_bytes(store, path, &bytes, arrival).await
+}
+
+/// Reads a file for intake, once and bounded: the size is checked on the
+/// open handle before a byte is read, so a file over [`MAX_FILE_BYTES`] is
+/// refused without being read, and the read itself stops one byte past the
+/// limit, so a file that grows while it is read cannot exhaust memory
+/// either. Special files (a FIFO, a device) are refused: their size says
+/// nothing about what a read would return.
+pub async fn read_file(path: &Path) -> Result<Vec<u8>, IntakeError> {
+    use tokio::io::AsyncReadExt;
+    let read_error = |source| IntakeError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = tokio::fs::File::open(path).await.map_err(read_error)?;
+    let metadata = file.metadata().await.map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(IntakeError::Unreadable {
             path: path.to_owned(),
-            source,
-        })?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(IntakeError::TooLarge {
-            path: path.to_owned(),
-            size,
-            max: MAX_FILE_BYTES,
+            reason: "not a regular file".to_owned(),
         });
     }
-    let bytes = tokio::fs::read(path)
+    let too_large = |size| IntakeError::TooLarge {
+        path: path.to_owned(),
+        size,
+        max: MAX_FILE_BYTES,
+    };
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    // The capacity comes from the checked size: at most the limit.
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
         .await
-        .map_err(|source| IntakeError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // It grew past the limit while being read.
+        return Err(too_large(bytes.len() as u64));
+    }
     if bytes.is_empty() {
         return Err(IntakeError::Empty {
             path: path.to_owned(),
         });
     }
+    Ok(bytes)
+}
+
+/// Ingests the bytes of `path`, read by [`read_file`]: for callers that
+/// look at the bytes first (the inbox sniffs the channel), so that a file
+/// is read once.
+pub async fn ingest_bytes(
+    store: &Store,
+    path: &Path,
+    bytes: &[u8],
+    arrival: &Arrival,
+) -> Result<Vec<Intake>, IntakeError> {
     let pages = match arrival.paginate {
-        Some(count) => count(&bytes).map_err(|reason| IntakeError::Unreadable {
+        Some(count) => count(bytes).map_err(|reason| IntakeError::Unreadable {
             path: path.to_owned(),
             reason,
         })?,
@@ -108,7 +142,7 @@ pub async fn ingest_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let template = new_source(&name, &bytes, arrival);
+    let template = new_source(&name, bytes, arrival);
     let sources: Vec<Source> = if pages <= 1 {
         vec![template]
     } else {
@@ -121,7 +155,7 @@ pub async fn ingest_file(
             .collect()
     };
     let intakes = store
-        .ingest_pages(&sources, &bytes)
+        .ingest_pages(&sources, bytes)
         .await
         .map_err(|source| IntakeError::Store {
             path: path.to_owned(),

@@ -6,6 +6,7 @@
 //! worker     delivery -> load source -> Process (blocking thread)
 //!            -> contribution stored -> ack                           (worker.rs)
 //! embedded   all of the above in one process over an inbox folder   (embedded.rs)
+//! watching   a scanner's shared folder, an Asterisk spool            (scan_folder.rs, asterisk.rs)
 //! ```
 //!
 //! What a channel does with its bytes (decode, recognise, read, classify) is
@@ -15,6 +16,7 @@ pub mod asterisk;
 pub mod embedded;
 pub mod intake;
 pub mod relay;
+pub mod scan_folder;
 pub mod worker;
 
 use chrono::{DateTime, Utc};

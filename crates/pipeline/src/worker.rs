@@ -214,7 +214,11 @@ impl Worker {
         let process = self.process.clone();
         let name = record.source.original_name.clone();
         let source = record.source;
-        tokio::task::spawn_blocking(move || process.process(&source, &original))
+        // The blocking thread does not inherit the task's span: carry the
+        // job's span over, so that what the engines log (whisper, tesseract)
+        // names the source it is about.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| process.process(&source, &original)))
             .await
             .unwrap_or_else(|e| {
                 // A panicking engine must not take the worker down with it.

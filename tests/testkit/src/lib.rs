@@ -42,6 +42,10 @@ impl Transcriber for ScriptedTranscriber {
 
     fn transcribe(&self, media: Media<'_>) -> Result<Transcript, Failure> {
         let script = script(&media);
+        // As whisper does: an engine's own log line, which must carry the
+        // job's span (the source id) although it is written on a blocking
+        // thread.
+        tracing::debug!(bytes = media.bytes.len(), "scripted transcriber: decoding");
         let mut transcript = Transcript {
             text: script.clone(),
             language: "fr".into(),
