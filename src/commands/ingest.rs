@@ -242,7 +242,7 @@ async fn watch_folder(
     store: &Store,
     dir: &Path,
     folder: recueil_pipeline::scan_folder::FolderSettings,
-    interval: Duration,
+    interval: std::time::Duration,
     settings: &Settings,
 ) -> anyhow::Result<Tally> {
     use recueil_pipeline::scan_folder::{self, Outcome, ScanFolder};
