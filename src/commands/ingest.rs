@@ -44,10 +44,20 @@ pub enum IngestCommand {
         #[arg(long)]
         received_at: Option<DateTime<Utc>>,
         /// With --watch: time between two looks at the folder, e.g. 2s.
-        #[arg(long, default_value = "2s", value_name = "DURATION", requires = "watch")]
+        #[arg(
+            long,
+            default_value = "2s",
+            value_name = "DURATION",
+            requires = "watch"
+        )]
         interval: crate::config::Duration,
         /// With --watch: how long a file must stay unchanged to be taken.
-        #[arg(long, default_value = "5s", value_name = "DURATION", requires = "watch")]
+        #[arg(
+            long,
+            default_value = "5s",
+            value_name = "DURATION",
+            requires = "watch"
+        )]
         settle: crate::config::Duration,
     },
     /// An Asterisk voicemail spool (`<context>/<mailbox>/INBOX/msgNNNN.*`).

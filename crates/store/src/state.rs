@@ -85,7 +85,7 @@ pub(crate) enum Transition {
 
 impl Transition {
     /// The states this move may start from.
-    pub(crate) fn from(self) -> &'static [SourceState] {
+    pub(crate) fn starting(self) -> &'static [SourceState] {
         use SourceState::*;
         match self {
             Transition::Begin => &[Queued, Processing, Retrying, Failed],
@@ -109,8 +109,11 @@ impl Transition {
     }
 
     /// The `from` states as text, for `state IN (…)` / `= ANY(…)`.
-    pub(crate) fn from_names(self) -> Vec<String> {
-        self.from().iter().map(|s| s.as_str().to_owned()).collect()
+    pub(crate) fn starting_names(self) -> Vec<String> {
+        self.starting()
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()
     }
 }
 
@@ -162,7 +165,7 @@ mod tests {
 
     #[test]
     fn only_failed_sources_are_replayed_and_done_is_final() {
-        assert_eq!(Transition::Replay.from(), &[SourceState::Failed]);
+        assert_eq!(Transition::Replay.starting(), &[SourceState::Failed]);
         for t in [
             Transition::Begin,
             Transition::Complete,
@@ -170,7 +173,10 @@ mod tests {
             Transition::Fail,
             Transition::Replay,
         ] {
-            assert!(!t.from().contains(&SourceState::Done), "{t:?} leaves done");
+            assert!(
+                !t.starting().contains(&SourceState::Done),
+                "{t:?} leaves done"
+            );
         }
     }
 }

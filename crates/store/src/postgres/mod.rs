@@ -237,7 +237,7 @@ impl PgStore {
                  WHERE id = $1 AND state = ANY($3) RETURNING channel",
                 id.0,
                 t.to().as_str(),
-                &t.from_names(),
+                &t.starting_names(),
             )
             .fetch_optional(&mut *tx)
             .await?;
@@ -371,7 +371,7 @@ impl PgStore {
             id.0,
             t.to().as_str(),
             interrupted(delivery, &started),
-            &t.from_names(),
+            &t.starting_names(),
         )
         .fetch_optional(&mut *tx)
         .await?;
@@ -438,7 +438,7 @@ impl PgStore {
              WHERE id = $1 AND state = ANY($3)",
             c.source_id.0,
             t.to().as_str(),
-            &t.from_names(),
+            &t.starting_names(),
         )
         .execute(&mut *tx)
         .await?;
@@ -473,7 +473,7 @@ impl PgStore {
             id.0,
             t.to().as_str(),
             reason,
-            &t.from_names(),
+            &t.starting_names(),
         )
         .execute(&mut *tx)
         .await?;

@@ -30,7 +30,7 @@ pub(crate) struct SqliteStore {
 /// `state IN (…)` for a transition's starting states, as a JSON array bound
 /// to one parameter (SQLite has no array type).
 fn states_json(t: Transition) -> String {
-    serde_json::to_string(&t.from_names()).expect("names serialise")
+    serde_json::to_string(&t.starting_names()).expect("names serialise")
 }
 
 impl SqliteStore {
