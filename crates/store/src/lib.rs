@@ -21,6 +21,7 @@
 //!   key and the insert is `ON CONFLICT DO NOTHING`, so a redelivered message
 //!   can neither duplicate a contribution nor overwrite a reviewer's decision.
 
+pub mod people;
 mod review;
 mod time;
 
