@@ -296,12 +296,18 @@ fn safe_next(next: Option<&str>) -> String {
 
 fn login_form(
     state: &AppState,
+    headers: &HeaderMap,
     status: StatusCode,
     next: String,
     name: String,
     error: Option<String>,
 ) -> Result<Response, ConsoleError> {
-    let csrf = random_token();
+    // The same token for every login form of this browser: another tab, or
+    // the browser's own requests (a favicon sent to the login page), must
+    // not invalidate the form being filled in.
+    let csrf = cookie(headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map_or_else(random_token, str::to_owned);
     let mut response = render(&LoginPage {
         csrf: csrf.clone(),
         next,
@@ -318,10 +324,12 @@ fn login_form(
 
 pub async fn login_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, ConsoleError> {
     login_form(
         &state,
+        &headers,
         StatusCode::OK,
         safe_next(q.next.as_deref()),
         String::new(),
@@ -369,6 +377,7 @@ pub async fn login(
     if !same_token(expected, &form.csrf) {
         return login_form(
             &state,
+            &headers,
             StatusCode::FORBIDDEN,
             next,
             form.name,
@@ -380,6 +389,7 @@ pub async fn login(
         tracing::warn!(account = %form.name, %address, "login refused: too many failures");
         return login_form(
             &state,
+            &headers,
             StatusCode::TOO_MANY_REQUESTS,
             next,
             form.name,
@@ -408,6 +418,7 @@ pub async fn login(
         tracing::info!(account = %form.name, %address, "login failed");
         return login_form(
             &state,
+            &headers,
             StatusCode::UNAUTHORIZED,
             next,
             form.name,

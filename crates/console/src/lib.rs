@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(pages::readyz))
         .route("/static/console.css", get(pages::css))
         .route("/static/console.js", get(pages::js))
+        // Browsers ask for it on every site; no icon, and no login redirect.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/revue", get(review::queue))
         .route("/revue/{id}", get(review::item).post(review::act))
         .route("/revue/{id}/original", get(media::original))
