@@ -71,6 +71,11 @@ enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// The web console (review, accounts) on the configured database.
+    Serve(commands::serve::ServeArgs),
+    /// Accounts of the web console.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
 }
 
 #[derive(Subcommand)]
@@ -143,6 +148,8 @@ fn main() -> ExitCode {
             Command::Replay(a) => commands::replay::run(a, &settings).await,
             Command::Source(a) => commands::replay::show(a, &settings).await,
             Command::Db(c) => commands::db::run(c, &settings).await,
+            Command::Serve(a) => commands::serve::run(a, &settings).await,
+            Command::Users(c) => commands::users::run(c, &settings).await,
             Command::Models(a) => commands::models::run(a).await.map(|()| ExitCode::SUCCESS),
             Command::Review(c) => commands::review::review(c, &settings).await,
             Command::Purge(a) => commands::review::purge(a, &settings).await,
