@@ -2,7 +2,7 @@
 # Installs what recueil needs on a Debian/Ubuntu machine, skipping what is
 # already there. Safe to run again. Needs root (or sudo).
 #   scripts/install-deps.sh            build + run dependencies
-#   scripts/install-deps.sh --services also PostgreSQL and RabbitMQ (tests)
+#   scripts/install-deps.sh --services also PostgreSQL, RabbitMQ and Chromium (tests)
 set -euo pipefail
 
 packages=(
@@ -19,6 +19,8 @@ packages=(
 )
 if [[ "${1:-}" == "--services" ]]; then
   packages+=(postgresql rabbitmq-server)
+  # the web console's browser tests (tests/console_browser.rs) drive Chromium
+  packages+=(chromium chromium-driver)
 fi
 
 missing=()

@@ -100,6 +100,10 @@ enum Command {
     Redact(commands::review::RedactArgs),
     /// Database maintenance.
     Db(ConnectedGroup<commands::db::DbCommand>),
+    /// The web console (review, accounts) on the configured database.
+    Serve(Connected<commands::serve::ServeArgs>),
+    /// Accounts of the web console.
+    Users(ConnectedGroup<commands::users::UsersCommand>),
 }
 
 #[derive(Subcommand)]
@@ -130,7 +134,10 @@ fn main() -> ExitCode {
     limit_openmp();
     init_tracing();
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Worker(_) | Command::Relay(_)) {
+    if !matches!(
+        cli.command,
+        Command::Worker(_) | Command::Relay(_) | Command::Serve(_)
+    ) {
         end_quietly_on_closed_pipe();
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -195,6 +202,10 @@ fn main() -> ExitCode {
                 commands::replay::show(a.args, &config.settings(&a.connection)?).await
             }
             Command::Db(g) => commands::db::run(g.command, &config.settings(&g.connection)?).await,
+            Command::Serve(a) => commands::serve::run(a.args, &config.settings(&a.connection)?).await,
+            Command::Users(g) => {
+                commands::users::run(g.command, &config.settings(&g.connection)?).await
+            }
             Command::Models(a) => commands::models::run(a, config.clone())
                 .await
                 .map(|()| ExitCode::SUCCESS),

@@ -8,8 +8,10 @@ pub mod models;
 pub mod replay;
 pub mod review;
 pub mod run;
+pub mod serve;
 pub mod speech;
 pub mod status;
+pub mod users;
 pub mod worker;
 
 use crate::config::Settings;

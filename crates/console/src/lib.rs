@@ -1,0 +1,154 @@
+//! The web console of recueil: the people's side of the pipeline.
+//!
+//! Reviewers fix what the machine could not read with confidence, beside the
+//! original (the scan, the recording); every decision goes through
+//! [`recueil_store::Store::review`], so the audit trail is the one the
+//! command line writes, with the account's name as the actor.
+//!
+//! # Decisions
+//! - **Server-rendered HTML** (axum + askama templates compiled into the
+//!   binary) with a little self-hosted JavaScript for what HTML cannot do
+//!   (keyboard shortcuts, seeking the audio, renewing a claim). No front-end
+//!   build chain and no CDN: the console works offline, from one binary.
+//! - **Sessions live in the database** (only a SHA-256 of the cookie's
+//!   token), so any number of console processes share them and a restart
+//!   logs nobody out. Each session carries its own CSRF token, checked on
+//!   every POST; the login form, before any session, uses a double-submit
+//!   cookie. Cookies are HttpOnly and SameSite=Strict, Secure when
+//!   [`ConsoleConfig::secure_cookies`] says the console is behind TLS.
+//! - **Roles are coarse and checked per route** ([`auth::Role`]): the raw,
+//!   unmasked text, the recording and the caller reference are for reviewers
+//!   and administrators only.
+//! - **Claims, not locks**: opening an item claims it for a few minutes,
+//!   renewed while the page is open; a second reviewer is told who holds it
+//!   and cannot save. A closed tab frees the item when the claim runs out.
+
+pub mod auth;
+mod media;
+mod ops;
+mod pages;
+mod review;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use recueil_store::Store;
+use std::time::Duration;
+
+/// How the console behaves; the defaults suit a local, plain-HTTP console.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Mark cookies `Secure` (the console is served over HTTPS, directly or
+    /// behind a TLS-terminating proxy).
+    pub secure_cookies: bool,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// How long opening an item keeps it for its reviewer (renewed by the
+    /// page every minute while it is open).
+    pub claim_ttl: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            claim_ttl: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: ConsoleConfig,
+}
+
+/// An error a handler could not turn into a page of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Store(#[from] recueil_store::StoreError),
+    #[error(transparent)]
+    Review(#[from] recueil_store::ReviewError),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    #[error("password hashing: {0}")]
+    Password(String),
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "console request failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html("<!doctype html><title>Erreur</title><p>Erreur interne : le détail est dans le journal du serveur.</p>"),
+        )
+            .into_response()
+    }
+}
+
+/// Renders a template into a response.
+pub(crate) fn render<T: askama::Template>(t: &T) -> Result<Response, ConsoleError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// The console's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
+        .route("/static/console.css", get(pages::css))
+        .route("/static/console.js", get(pages::js))
+        // Browsers ask for it on every site; no icon, and no login redirect.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/revue", get(review::queue))
+        .route("/revue/{id}", get(review::item).post(review::act))
+        .route("/revue/{id}/original", get(media::original))
+        .route("/revue/{id}/recadrage.png", get(media::crop))
+        .route("/api/v1/revue/{id}/claim", post(review::renew_claim))
+        .route("/exploitation", get(ops::page))
+        .route("/exploitation/rejouer", post(ops::replay))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Serves the console on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Every response: no framing, no sniffing, only our own scripts and styles.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self'; media-src 'self'; style-src 'self'; \
+             script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}

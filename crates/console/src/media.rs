@@ -1,0 +1,198 @@
+//! Originals and review images, for reviewers only.
+//!
+//! Recordings are served with HTTP range requests (RFC 9110 §14): a browser's
+//! audio player asks for byte ranges to seek, and without `206 Partial
+//! Content` it cannot jump to a segment. Only a single range is honoured; a
+//! multi-range request gets the whole body, which the RFC allows.
+
+use crate::auth::CurrentUser;
+use crate::pages::message;
+use crate::{AppState, ConsoleError};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use recueil_core::SourceId;
+
+/// A `Range: bytes=…` header against a body of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// No (usable) range: the whole body.
+    Full,
+    /// `start..=end`, inclusive as in the header.
+    Part { start: u64, end: u64 },
+    /// Outside the body: 416.
+    Unsatisfiable,
+}
+
+pub fn parse_range(header: Option<&str>, len: u64) -> RangeRequest {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Full;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = match (first.is_empty(), last.is_empty()) {
+        // bytes=-N: the last N bytes.
+        (true, false) => match last.parse::<u64>() {
+            Ok(0) => return RangeRequest::Unsatisfiable,
+            Ok(n) => Some((len.saturating_sub(n), len.saturating_sub(1))),
+            Err(_) => None,
+        },
+        (false, true) => first
+            .parse::<u64>()
+            .ok()
+            .map(|s| (s, len.saturating_sub(1))),
+        (false, false) => match (first.parse::<u64>(), last.parse::<u64>()) {
+            (Ok(s), Ok(e)) if s <= e => Some((s, e.min(len.saturating_sub(1)))),
+            _ => None,
+        },
+        (true, true) => None,
+    };
+    match parsed {
+        None => RangeRequest::Full,
+        Some((start, _)) if len == 0 || start >= len => RangeRequest::Unsatisfiable,
+        Some((start, end)) => RangeRequest::Part { start, end },
+    }
+}
+
+/// `bytes` as a response, honouring a range request.
+pub fn ranged(bytes: Vec<u8>, media_type: &str, headers: &HeaderMap) -> Response {
+    let len = bytes.len() as u64;
+    let range = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let content_type = HeaderValue::from_str(media_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let common = [
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        (header::CONTENT_TYPE, content_type),
+        // Personal data: never in a shared cache.
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ),
+    ];
+    match range {
+        RangeRequest::Full => (StatusCode::OK, common, bytes).into_response(),
+        RangeRequest::Unsatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response(),
+        RangeRequest::Part { start, end } => {
+            let part = bytes[start as usize..=end as usize].to_vec();
+            (
+                StatusCode::PARTIAL_CONTENT,
+                common,
+                [(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))],
+                part,
+            )
+                .into_response()
+        }
+    }
+}
+
+fn forbidden(user: CurrentUser) -> Result<Response, ConsoleError> {
+    let role = user.role.label();
+    message(
+        StatusCode::FORBIDDEN,
+        Some(user),
+        "Accès refusé",
+        format!("Votre rôle ({role}) ne donne pas accès aux originaux."),
+    )
+}
+
+fn gone(user: CurrentUser, what: &str) -> Result<Response, ConsoleError> {
+    message(
+        StatusCode::NOT_FOUND,
+        Some(user),
+        "Introuvable",
+        format!("{what} n'est pas (ou plus) conservé."),
+    )
+}
+
+pub async fn original(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return forbidden(user);
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return gone(user, "Cet original");
+    };
+    let Some(record) = state.store.source(id).await? else {
+        return gone(user, "Cet original");
+    };
+    let Some(bytes) = state.store.original(&record.source.sha256).await? else {
+        return gone(user, "Cet original (effacé par la rétention ?)");
+    };
+    Ok(ranged(bytes, &record.source.media_type, &headers))
+}
+
+pub async fn crop(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return forbidden(user);
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return gone(user, "Cette image");
+    };
+    match state.store.review_image(id).await? {
+        Some(png) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            png,
+        )
+            .into_response()),
+        None => gone(user, "Cette image"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        use RangeRequest::*;
+        assert_eq!(parse_range(None, 100), Full);
+        assert_eq!(
+            parse_range(Some("bytes=0-9"), 100),
+            Part { start: 0, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=90-"), 100),
+            Part { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-10"), 100),
+            Part { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=50-500"), 100),
+            Part { start: 50, end: 99 }
+        );
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=9-3"), 100), Full);
+        assert_eq!(parse_range(Some("items=0-3"), 100), Full);
+        assert_eq!(
+            parse_range(Some("bytes=-500"), 100),
+            Part { start: 0, end: 99 }
+        );
+    }
+}

@@ -1,0 +1,646 @@
+//! The reviewer's pages: the queue, one item beside its original, decisions.
+//!
+//! Decisions go through [`recueil_store::Store::review`] with the account's
+//! name as the actor: the audit trail, the re-masking of an edited text and
+//! the rules (no approval without a question, nothing edited once rejected)
+//! are the workflow's, not the console's.
+
+use crate::auth::{csrf_refused, CurrentUser};
+use crate::pages::message;
+use crate::{render, AppState, ConsoleError};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use recueil_core::{Channel, Contribution, EvidenceKind, Question, QuestionSet, SourceId, Status};
+use recueil_store::people::ClaimOutcome;
+use recueil_store::{Filter, Rejection, ReviewChange, ReviewError};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Rejection reasons, in the order of the form, with their French labels.
+const REASONS: [(Rejection, &str); 5] = [
+    (Rejection::NotAContribution, "pas une contribution"),
+    (Rejection::OffTopic, "hors sujet"),
+    (Rejection::Abusive, "injurieux ou diffamatoire"),
+    (Rejection::Duplicate, "doublon"),
+    (Rejection::Unreadable, "illisible ou inaudible"),
+];
+
+/// The consultation's questions, shortened for the boxes.
+const QUESTIONS: [&str; 3] = [
+    "Précarité et isolement : la situation actuelle",
+    "Qui peut agir pour les solidarités ?",
+    "Quelles idées pour demain ?",
+];
+
+fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::Ballot => "bulletin",
+        Channel::Voicemail => "message vocal",
+    }
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Published => "publiée",
+        Status::NeedsReview => "à relire",
+        Status::Rejected => "rejetée",
+        Status::Empty => "vide",
+    }
+}
+
+fn notice_label(done: &str) -> Option<&'static str> {
+    match done {
+        "approuve" => Some("Contribution approuvée et publiée."),
+        "rejete" => Some("Contribution rejetée."),
+        "enregistre" => Some("Modifications enregistrées."),
+        _ => None,
+    }
+}
+
+fn short_time(t: DateTime<Utc>) -> String {
+    t.format("%d/%m/%Y %H:%M UTC").to_string()
+}
+
+fn parse_channel(canal: Option<&str>) -> Option<Channel> {
+    canal.and_then(|c| c.parse().ok())
+}
+
+fn canal_query(channel: Option<Channel>) -> String {
+    channel.map_or(String::new(), |c| format!("?canal={c}"))
+}
+
+/// Contributions waiting for review, oldest first, on one channel or all.
+async fn waiting(
+    state: &AppState,
+    channel: Option<Channel>,
+) -> Result<Vec<Contribution>, ConsoleError> {
+    let mut list = state
+        .store
+        .select(&Filter {
+            status: Some(Status::NeedsReview),
+            since: None,
+        })
+        .await?;
+    list.retain(|c| channel.is_none_or(|ch| c.channel == ch));
+    Ok(list)
+}
+
+fn refuse_role(user: CurrentUser) -> Result<Response, ConsoleError> {
+    let role = user.role.label();
+    message(
+        StatusCode::FORBIDDEN,
+        Some(user),
+        "Accès refusé",
+        format!("Votre rôle ({role}) ne permet pas la relecture des contributions."),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    canal: Option<String>,
+    fait: Option<String>,
+}
+
+struct QueueRow {
+    id: String,
+    channel: &'static str,
+    received: String,
+    confidence: String,
+    urn: String,
+    excerpt: String,
+    claimed_by: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    user: CurrentUser,
+    canal: String,
+    rows: Vec<QueueRow>,
+    notice: Option<&'static str>,
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return refuse_role(user);
+    }
+    let channel = parse_channel(q.canal.as_deref());
+    let claims: HashMap<SourceId, String> = state
+        .store
+        .claims()
+        .await?
+        .into_iter()
+        .filter(|c| c.user_name != user.name)
+        .map(|c| (c.source_id, c.user_name))
+        .collect();
+    let rows = waiting(&state, channel)
+        .await?
+        .into_iter()
+        .map(|c| QueueRow {
+            id: c.source_id.to_string(),
+            channel: channel_label(c.channel),
+            received: short_time(c.received_at),
+            confidence: format!("{:.0} %", c.confidence * 100.0),
+            urn: c.urn.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+            excerpt: c.text.chars().take(90).collect(),
+            claimed_by: claims.get(&c.source_id).cloned(),
+        })
+        .collect();
+    render(&QueuePage {
+        user,
+        canal: channel.map_or(String::new(), |c| c.to_string()),
+        rows,
+        notice: q.fait.as_deref().and_then(notice_label),
+    })
+}
+
+/// A stretch of the raw text, masked (`kind`) or not.
+struct Span {
+    text: String,
+    kind: Option<String>,
+}
+
+/// The raw text cut at the redaction masks (offsets in characters).
+fn spans(c: &Contribution) -> Vec<Span> {
+    let chars: Vec<char> = c.raw_text.chars().collect();
+    let mut masks: Vec<_> = c.redactions.iter().collect();
+    masks.sort_by_key(|m| m.start);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for m in masks {
+        let (start, end) = (m.start.max(at).min(chars.len()), m.end.min(chars.len()));
+        if start >= end {
+            continue;
+        }
+        if start > at {
+            out.push(Span {
+                text: chars[at..start].iter().collect(),
+                kind: None,
+            });
+        }
+        out.push(Span {
+            text: chars[start..end].iter().collect(),
+            kind: Some(m.kind.clone()),
+        });
+        at = end;
+    }
+    if at < chars.len() {
+        out.push(Span {
+            text: chars[at..].iter().collect(),
+            kind: None,
+        });
+    }
+    out
+}
+
+struct QuestionBox {
+    n: u8,
+    title: &'static str,
+    checked: bool,
+    /// The machine saw this box ticked on the form.
+    ticked: bool,
+    /// Why the machine filed it there.
+    evidence: String,
+}
+
+fn question_boxes(c: &Contribution) -> Vec<QuestionBox> {
+    Question::ALL
+        .into_iter()
+        .zip(QUESTIONS)
+        .map(|(q, title)| {
+            let ev: Vec<_> = c.evidence.iter().filter(|e| e.question == q).collect();
+            QuestionBox {
+                n: q.number(),
+                title,
+                checked: c.questions.contains(q),
+                ticked: ev.iter().any(|e| e.kind == EvidenceKind::Checkbox),
+                evidence: ev
+                    .iter()
+                    .map(|e| {
+                        let kind = match e.kind {
+                            EvidenceKind::Checkbox => "case cochée",
+                            EvidenceKind::Explicit => "mention",
+                            EvidenceKind::Content => "contenu",
+                            EvidenceKind::Reviewer => "relecture",
+                        };
+                        format!("{kind} : {}", e.cue)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ; "),
+            }
+        })
+        .collect()
+}
+
+/// One timed stretch of a transcript; a click seeks the recording there.
+struct SegmentView {
+    start_s: String,
+    label: String,
+    text: String,
+    low_confidence: bool,
+}
+
+/// The transcript's timed segments. `Contribution` does not carry them yet
+/// (they are being added to recueil-core); until then the page shows the
+/// whole text, and this is the one place that will fill them.
+fn segments(_c: &Contribution) -> Vec<SegmentView> {
+    Vec::new()
+}
+
+#[derive(askama::Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    user: CurrentUser,
+    id: String,
+    canal_qs: String,
+    canal: String,
+    is_ballot: bool,
+    channel: &'static str,
+    status: &'static str,
+    rejected: bool,
+    received: String,
+    late: bool,
+    urn: String,
+    batch: String,
+    page: u32,
+    original_name: String,
+    media_type: String,
+    engine: String,
+    confidence: String,
+    caller_ref: Option<String>,
+    /// The browser can show the original itself (PNG, JPEG).
+    image_original: bool,
+    has_crop: bool,
+    text: String,
+    raw: Vec<Span>,
+    questions: Vec<QuestionBox>,
+    segments: Vec<SegmentView>,
+    reasons: Vec<(&'static str, &'static str)>,
+    prev: Option<String>,
+    next: Option<String>,
+    position: usize,
+    total: usize,
+    taken_by: Option<String>,
+    claim_until: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct ItemQuery {
+    canal: Option<String>,
+    fait: Option<String>,
+}
+
+fn not_found(user: CurrentUser) -> Result<Response, ConsoleError> {
+    message(
+        StatusCode::NOT_FOUND,
+        Some(user),
+        "Contribution introuvable",
+        "Aucune contribution ne porte cet identifiant.".into(),
+    )
+}
+
+/// Builds the item page; claims the item for `user` unless someone else
+/// holds it.
+async fn item_page(
+    state: &AppState,
+    user: CurrentUser,
+    id: SourceId,
+    channel: Option<Channel>,
+    error: Option<String>,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, ConsoleError> {
+    let Some(c) = state.store.contribution(id).await? else {
+        return not_found(user);
+    };
+    let Some(record) = state.store.source(id).await? else {
+        return not_found(user);
+    };
+    let until = claim_deadline(state);
+    let (taken_by, claim_until) = match state.store.claim(id, &user.name, until).await? {
+        ClaimOutcome::Held(t) => (None, t),
+        ClaimOutcome::Taken(claim) => (Some(claim.user_name), claim.until),
+    };
+    let list = waiting(state, channel).await?;
+    let pos = list.iter().position(|w| w.source_id == id);
+    let (prev, next) = match pos {
+        Some(i) => (
+            i.checked_sub(1).map(|j| list[j].source_id.to_string()),
+            list.get(i + 1).map(|w| w.source_id.to_string()),
+        ),
+        None => (None, list.first().map(|w| w.source_id.to_string())),
+    };
+    let s = &record.source;
+    let has_crop = c.channel == Channel::Ballot && state.store.review_image(id).await?.is_some();
+    let page = ItemPage {
+        id: id.to_string(),
+        canal_qs: canal_query(channel),
+        canal: channel.map_or(String::new(), |c| c.to_string()),
+        is_ballot: c.channel == Channel::Ballot,
+        channel: channel_label(c.channel),
+        status: status_label(c.status),
+        rejected: c.status == Status::Rejected,
+        received: short_time(c.received_at),
+        late: c.late,
+        urn: c.urn.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        batch: s.batch.clone().unwrap_or_default(),
+        page: s.page,
+        original_name: s.original_name.clone(),
+        media_type: s.media_type.clone(),
+        engine: c.engine.to_string(),
+        confidence: format!("{:.0} %", c.confidence * 100.0),
+        caller_ref: s.caller_ref.clone(),
+        image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
+        has_crop,
+        text: c.text.clone(),
+        raw: spans(&c),
+        questions: question_boxes(&c),
+        segments: segments(&c),
+        reasons: REASONS.iter().map(|(r, l)| (r.as_str(), *l)).collect(),
+        prev,
+        next,
+        position: pos.map_or(0, |i| i + 1),
+        total: list.len(),
+        taken_by,
+        claim_until: claim_until.format("%H:%M UTC").to_string(),
+        error,
+        notice,
+        user,
+    };
+    let mut r = render(&page)?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+fn claim_deadline(state: &AppState) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(state.config.claim_ttl).unwrap_or_default()
+}
+
+pub async fn item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<ItemQuery>,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return refuse_role(user);
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return not_found(user);
+    };
+    let channel = parse_channel(q.canal.as_deref());
+    let notice = q.fait.as_deref().and_then(notice_label);
+    item_page(&state, user, id, channel, None, notice, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    text: Option<String>,
+    q1: Option<String>,
+    q2: Option<String>,
+    q3: Option<String>,
+    reason: Option<String>,
+    canal: Option<String>,
+}
+
+impl ActForm {
+    fn questions(&self) -> QuestionSet {
+        let mut set = QuestionSet::empty();
+        for (n, on) in [(1, &self.q1), (2, &self.q2), (3, &self.q3)] {
+            if on.is_some() {
+                set.insert(Question::new(n).expect("1 to 3"));
+            }
+        }
+        set
+    }
+
+    /// The edit this form makes to `c`, if any: only what changed, so an
+    /// approval without changes writes no edit in the audit trail.
+    fn edit(&self, c: &Contribution) -> Option<ReviewChange> {
+        let text = self
+            .text
+            .as_ref()
+            .map(|t| t.replace("\r\n", "\n").trim().to_owned())
+            .filter(|t| *t != c.text.trim());
+        let questions = Some(self.questions()).filter(|q| *q != c.questions);
+        (text.is_some() || questions.is_some()).then_some(ReviewChange::Edit { text, questions })
+    }
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return refuse_role(user);
+    }
+    if !user.csrf_ok(&form.csrf) {
+        return Ok(csrf_refused());
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return not_found(user);
+    };
+    let channel = parse_channel(form.canal.as_deref());
+    let Some(c) = state.store.contribution(id).await? else {
+        return not_found(user);
+    };
+    if let ClaimOutcome::Taken(claim) = state
+        .store
+        .claim(id, &user.name, claim_deadline(&state))
+        .await?
+    {
+        return message(
+            StatusCode::CONFLICT,
+            Some(user),
+            "Contribution déjà prise",
+            format!(
+                "{} relit cette contribution jusqu'à {} : vos changements n'ont pas été enregistrés.",
+                claim.user_name,
+                claim.until.format("%H:%M UTC")
+            ),
+        );
+    }
+    // The next item is the one after this one in the queue as it was.
+    let list = waiting(&state, channel).await?;
+    let next = list
+        .iter()
+        .skip_while(|w| w.source_id != id)
+        .nth(1)
+        .or_else(|| list.iter().find(|w| w.source_id != id))
+        .map(|w| w.source_id);
+    let mut changes = Vec::new();
+    let done = match form.action.as_str() {
+        "save" => {
+            changes.extend(form.edit(&c));
+            "enregistre"
+        }
+        "approve" => {
+            // Checked before any edit is written, so that a refused
+            // approval leaves nothing half done.
+            if form.questions().is_empty() {
+                let e = "Cochez au moins une question avant d'approuver.".to_owned();
+                return item_page(
+                    &state,
+                    user,
+                    id,
+                    channel,
+                    Some(e),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            changes.extend(form.edit(&c));
+            changes.push(ReviewChange::Approve);
+            "approuve"
+        }
+        "reject" => {
+            let reason = form.reason.as_deref().unwrap_or_default();
+            match reason.parse::<Rejection>() {
+                Ok(r) => changes.push(ReviewChange::Reject(r)),
+                Err(_) => {
+                    let e = format!("Choisissez un motif de rejet (reçu : {reason:?}).");
+                    return item_page(
+                        &state,
+                        user,
+                        id,
+                        channel,
+                        Some(e),
+                        None,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+            }
+            "rejete"
+        }
+        other => {
+            let e = format!("Action inconnue : {other:?}.");
+            return item_page(
+                &state,
+                user,
+                id,
+                channel,
+                Some(e),
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    for change in changes {
+        match state.store.review(id, &user.name, change).await {
+            Ok(_) => {}
+            Err(ReviewError::NoQuestion) => {
+                let e = "Cochez au moins une question avant d'approuver.".to_owned();
+                return item_page(
+                    &state,
+                    user,
+                    id,
+                    channel,
+                    Some(e),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e @ ReviewError::NotAllowed { .. }) => {
+                let e = format!("Action impossible : {e}.");
+                return item_page(
+                    &state,
+                    user,
+                    id,
+                    channel,
+                    Some(e),
+                    None,
+                    StatusCode::CONFLICT,
+                )
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::info!(reviewer = %user.name, source = %id, action = done, "review decision");
+    let qs = channel.map_or(String::new(), |c| format!("&canal={c}"));
+    if done == "enregistre" {
+        return Ok(Redirect::to(&format!("/revue/{id}?fait={done}{qs}")).into_response());
+    }
+    state.store.release_claim(id, &user.name).await?;
+    Ok(match next {
+        Some(n) => Redirect::to(&format!("/revue/{n}?fait={done}{qs}")),
+        None => Redirect::to(&format!("/revue?fait={done}{qs}")),
+    }
+    .into_response())
+}
+
+/// Renews the claim on an item while its page is open (the page's script
+/// calls it every minute). 409 when another reviewer holds it.
+pub async fn renew_claim(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return Ok((
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"error": "rôle insuffisant"})),
+        )
+            .into_response());
+    }
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !user.csrf_ok(token) {
+        return Ok((
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"error": "jeton CSRF invalide"})),
+        )
+            .into_response());
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "identifiant invalide"})),
+        )
+            .into_response());
+    };
+    Ok(
+        match state
+            .store
+            .claim(id, &user.name, claim_deadline(&state))
+            .await?
+        {
+            ClaimOutcome::Held(until) => Json(serde_json::json!({
+                "held": true,
+                "until": until.to_rfc3339(),
+            }))
+            .into_response(),
+            ClaimOutcome::Taken(c) => (
+                StatusCode::CONFLICT,
+                Json(serde_json::json!({
+                    "held": false,
+                    "by": c.user_name,
+                    "until": c.until.to_rfc3339(),
+                })),
+            )
+                .into_response(),
+        },
+    )
+}
