@@ -202,7 +202,9 @@ fn main() -> ExitCode {
                 commands::replay::show(a.args, &config.settings(&a.connection)?).await
             }
             Command::Db(g) => commands::db::run(g.command, &config.settings(&g.connection)?).await,
-            Command::Serve(a) => commands::serve::run(a.args, &config.settings(&a.connection)?).await,
+            Command::Serve(a) => {
+                commands::serve::run(a.args, &config.settings(&a.connection)?).await
+            }
             Command::Users(g) => {
                 commands::users::run(g.command, &config.settings(&g.connection)?).await
             }

@@ -135,17 +135,10 @@ pub async fn replay(
         .map(|r| r.source.id)
         .filter(|id| wanted.is_none_or(|w| w == *id))
         .collect();
-    let n = state.store.replay(&ids).await?;
-    for id in &ids {
-        state
-            .store
-            .note_event(
-                *id,
-                "replayed",
-                &format!("replay asked by {} (console)", user.name),
-            )
-            .await?;
-    }
+    let n = state
+        .store
+        .replay(&ids, &format!("{} (console)", user.name))
+        .await?;
     tracing::info!(operator = %user.name, replayed = n, "replay from the console");
     Ok(Redirect::to(&format!("/exploitation?rejoues={n}")).into_response())
 }

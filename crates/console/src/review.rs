@@ -187,7 +187,7 @@ fn spans(c: &Contribution) -> Vec<Span> {
         }
         out.push(Span {
             text: chars[start..end].iter().collect(),
-            kind: Some(m.kind.clone()),
+            kind: Some(m.kind.as_str().to_owned()),
         });
         at = end;
     }
@@ -247,11 +247,25 @@ struct SegmentView {
     low_confidence: bool,
 }
 
-/// The transcript's timed segments. `Contribution` does not carry them yet
-/// (they are being added to recueil-core); until then the page shows the
-/// whole text, and this is the one place that will fill them.
-fn segments(_c: &Contribution) -> Vec<SegmentView> {
-    Vec::new()
+/// Below this, a segment is marked for the reviewer's ear: whisper's token
+/// probabilities averaged over the segment (the same scale as the
+/// contribution's confidence, whose review threshold is 0.6).
+const LOW_SEGMENT_CONFIDENCE: f32 = 0.6;
+
+/// The transcript's timed segments, each a button that seeks the audio.
+fn segments(c: &Contribution) -> Vec<SegmentView> {
+    c.segments
+        .iter()
+        .map(|s| {
+            let whole = s.start_s.max(0.0) as u32;
+            SegmentView {
+                start_s: format!("{:.2}", s.start_s.max(0.0)),
+                label: format!("{}:{:02}", whole / 60, whole % 60),
+                text: s.text.trim().to_owned(),
+                low_confidence: s.confidence < LOW_SEGMENT_CONFIDENCE,
+            }
+        })
+        .collect()
 }
 
 #[derive(askama::Template)]
@@ -278,7 +292,10 @@ struct ItemPage {
     /// The browser can show the original itself (PNG, JPEG).
     image_original: bool,
     has_crop: bool,
+    /// What the reviewer edits: the reading, unmasked.
     text: String,
+    /// What is published of it.
+    published: String,
     raw: Vec<Span>,
     questions: Vec<QuestionBox>,
     segments: Vec<SegmentView>,
@@ -361,7 +378,8 @@ async fn item_page(
         caller_ref: s.caller_ref.clone(),
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
         has_crop,
-        text: c.text.clone(),
+        text: c.raw_text.clone(),
+        published: c.text.clone(),
         raw: spans(&c),
         questions: question_boxes(&c),
         segments: segments(&c),
@@ -434,9 +452,14 @@ impl ActForm {
             .text
             .as_ref()
             .map(|t| t.replace("\r\n", "\n").trim().to_owned())
-            .filter(|t| *t != c.text.trim());
+            .filter(|t| *t != c.raw_text.trim());
         let questions = Some(self.questions()).filter(|q| *q != c.questions);
-        (text.is_some() || questions.is_some()).then_some(ReviewChange::Edit { text, questions })
+        (text.is_some() || questions.is_some()).then(|| ReviewChange::Edit {
+            // The reviewer corrects what was said or written; what is
+            // published is masked from it, as the machine's reading is.
+            text: text.as_deref().map(recueil_pipeline::edited_text),
+            questions,
+        })
     }
 }
 

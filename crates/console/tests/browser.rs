@@ -15,7 +15,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use recueil_console::{auth::hash_password, AppState, ConsoleConfig};
 use recueil_core::{
-    Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Masked, Question, QuestionSet,
+    Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Question, QuestionSet, Segment,
     Source, SourceId, Status,
 };
 use recueil_store::Store;
@@ -92,15 +92,27 @@ async fn seed(
                 version: "1".into(),
             },
             late: false,
-            redactions: redacted
-                .redactions
-                .iter()
-                .map(|r| Masked {
-                    kind: r.kind.as_str().into(),
-                    start: r.start,
-                    end: r.end,
-                })
-                .collect(),
+            redactions: redacted.redactions.clone(),
+            // A voicemail's timed segments, as whisper gives them: the
+            // second one unsure.
+            segments: if channel == Channel::Voicemail {
+                vec![
+                    Segment {
+                        start_s: 0.0,
+                        end_s: 2.0,
+                        text: "bonjour je voudrais proposer".into(),
+                        confidence: 0.9,
+                    },
+                    Segment {
+                        start_s: 2.0,
+                        end_s: 5.0,
+                        text: "un acceuil le soir pour les personnes seules".into(),
+                        confidence: 0.4,
+                    },
+                ]
+            } else {
+                Vec::new()
+            },
             review_image: (channel == Channel::Ballot).then(|| bytes.clone()),
         })
         .await
@@ -404,6 +416,26 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(played > 0.2, "the recording did not play ({played} s)");
+    // The unsure segment is marked; clicking it seeks the recording there.
+    let unsure = c
+        .find(fantoccini::Locator::Css("button.segment.low"))
+        .await
+        .expect("the low-confidence segment is marked");
+    assert!(unsure.text().await.unwrap().contains("acceuil"));
+    unsure.click().await.unwrap();
+    let at = c
+        .execute(
+            "return document.getElementById('player').currentTime;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        at >= 2.0,
+        "clicking the segment at 0:02 left the audio at {at} s"
+    );
     // Seeking back needs the range requests the server answers.
     keys.press(&c, &[Key::Left.into()]).await;
     keys.press(&c, &['p']).await;
@@ -443,7 +475,7 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
     assert_eq!(c3.status, Status::Rejected);
     for id in [ballot, voicemail, not_a_form] {
         let audit = store.audit(id).await.unwrap();
-        assert!(!audit.is_empty() && audit.iter().all(|a| a.1 == "alice"));
+        assert!(!audit.is_empty() && audit.iter().all(|a| a.actor == "alice"));
     }
 
     println!("review timing (keyboard only, headless Chromium):");

@@ -9,8 +9,8 @@ use chrono::Utc;
 use recueil_console::auth::hash_password;
 use recueil_console::{router, AppState, ConsoleConfig};
 use recueil_core::{
-    Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Masked, Question, QuestionSet,
-    Source, SourceId, Status, Urn,
+    Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Question, QuestionSet, Source,
+    SourceId, Status, Urn,
 };
 use recueil_store::Store;
 use tower::ServiceExt;
@@ -143,15 +143,8 @@ async fn seed(store: &Store, channel: Channel, name: &str, raw: &str) -> SourceI
                 version: "1".into(),
             },
             late: false,
-            redactions: redacted
-                .redactions
-                .iter()
-                .map(|r| Masked {
-                    kind: r.kind.as_str().into(),
-                    start: r.start,
-                    end: r.end,
-                })
-                .collect(),
+            redactions: redacted.redactions.clone(),
+            segments: Vec::new(),
             review_image: (channel == Channel::Ballot).then(|| bytes.clone()),
         })
         .await
@@ -564,7 +557,7 @@ async fn a_second_reviewer_is_told_the_item_is_taken() {
         let audit = c.store.audit(c.voicemail).await.unwrap();
         assert_eq!(audit.len(), 1, "approval without changes: no edit");
         assert_eq!(
-            (audit[0].1.as_str(), audit[0].2.as_str()),
+            (audit[0].actor.as_str(), audit[0].action.as_str()),
             ("alice", "approve")
         );
         assert!(c.store.claims().await.unwrap().is_empty());
@@ -618,8 +611,13 @@ async fn a_review_through_the_forms_is_audited_with_the_reviewers_name() {
         assert_eq!(after.status, Status::Published);
         assert_eq!(after.questions.to_string(), "1,3");
         assert!(!after.text.contains("06 12"), "re-masked: {}", after.text);
+        assert_eq!(after.redactions.len(), 1, "the new mask is stored");
+        assert!(after.raw_text.contains("06 12 34 56 78"), "kept restricted");
         let audit = c.store.audit(c.ballot).await.unwrap();
-        let actions: Vec<_> = audit.iter().map(|a| (a.1.as_str(), a.2.as_str())).collect();
+        let actions: Vec<_> = audit
+            .iter()
+            .map(|a| (a.actor.as_str(), a.action.as_str()))
+            .collect();
         assert_eq!(actions, [("alice", "edit"), ("alice", "approve")]);
         // Rejecting the voicemail, with a reason.
         let page = get(&c.app, &format!("/revue/{}", c.voicemail), Some(&alice)).await;
@@ -637,10 +635,10 @@ async fn a_review_through_the_forms_is_audited_with_the_reviewers_name() {
         assert_eq!(r.location(), "/revue?fait=rejete");
         let audit = c.store.audit(c.voicemail).await.unwrap();
         assert_eq!(
-            (audit[0].1.as_str(), audit[0].2.as_str()),
+            (audit[0].actor.as_str(), audit[0].action.as_str()),
             ("alice", "reject")
         );
-        assert!(audit[0].4.contains("off_topic"));
+        assert_eq!(audit[0].after["reason"], "off_topic");
         let queue = get(&c.app, "/revue?fait=rejete", Some(&alice)).await;
         assert!(
             queue.body.contains("Contribution rejetée.") && queue.body.contains("Rien à relire")

@@ -505,7 +505,7 @@ impl PgStore {
     }
 
     pub(crate) async fn contribution(&self, id: SourceId) -> Result<Option<Contribution>> {
-        contribution_for_update(&self.pool, id, false).await
+        fetch_contribution(&self.pool, id).await
     }
 
     pub(crate) async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {
@@ -572,7 +572,17 @@ impl PgStore {
         change: ReviewChange,
     ) -> std::result::Result<Contribution, ReviewError> {
         let mut tx = self.pool.begin().await?;
-        let before = contribution_for_update(&mut *tx, id, true)
+        // The row is locked for the rest of the transaction, so two
+        // reviewers' changes apply one after the other instead of one
+        // silently undoing the other.
+        sqlx::query!(
+            "SELECT source_id FROM contributions WHERE source_id = $1 FOR UPDATE",
+            id.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ReviewError::NotFound(id))?;
+        let before = fetch_contribution(&mut *tx, id)
             .await?
             .ok_or(ReviewError::NotFound(id))?;
         let d = decide(&before, actor, change)?;
@@ -718,45 +728,25 @@ impl PgStore {
     }
 }
 
-/// A contribution by id; `lock` takes the row for the rest of the
-/// transaction (a review), so two reviewers' changes apply one after the
-/// other instead of one silently undoing the other.
-async fn contribution_for_update<'c, E>(
-    executor: E,
-    id: SourceId,
-    lock: bool,
-) -> Result<Option<Contribution>>
+/// A contribution by id.
+async fn fetch_contribution<'c, E>(executor: E, id: SourceId) -> Result<Option<Contribution>>
 where
     E: sqlx::PgExecutor<'c>,
 {
-    let row = if lock {
-        sqlx::query_as!(
-            ContributionRow,
-            r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
-                    text, raw_text, language, confidence, status, received_at, processed_at,
-                    urn, engine, engine_version, late,
-                    redactions AS "redactions: Json<Vec<Masked>>",
-                    segments AS "segments: Json<Vec<Segment>>"
-             FROM contributions WHERE source_id = $1 FOR UPDATE"#,
-            id.0
-        )
-        .fetch_optional(executor)
-        .await?
-    } else {
-        sqlx::query_as!(
-            ContributionRow,
-            r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
-                    text, raw_text, language, confidence, status, received_at, processed_at,
-                    urn, engine, engine_version, late,
-                    redactions AS "redactions: Json<Vec<Masked>>",
-                    segments AS "segments: Json<Vec<Segment>>"
-             FROM contributions WHERE source_id = $1"#,
-            id.0
-        )
-        .fetch_optional(executor)
-        .await?
-    };
-    row.map(Contribution::try_from).transpose()
+    sqlx::query_as!(
+        ContributionRow,
+        r#"SELECT source_id, channel, questions, evidence AS "evidence: Json<Vec<Evidence>>",
+                text, raw_text, language, confidence, status, received_at, processed_at,
+                urn, engine, engine_version, late,
+                redactions AS "redactions: Json<Vec<Masked>>",
+                segments AS "segments: Json<Vec<Segment>>"
+         FROM contributions WHERE source_id = $1"#,
+        id.0
+    )
+    .fetch_optional(executor)
+    .await?
+    .map(Contribution::try_from)
+    .transpose()
 }
 
 async fn insert_blob(tx: &mut Transaction<'_, Postgres>, sha256: &str, bytes: &[u8]) -> Result<()> {
