@@ -60,7 +60,7 @@ pub use state::SourceState;
 pub use time::{format_ts, parse_ts};
 
 use chrono::{DateTime, Utc};
-use recueil_core::{Contribution, Job, Source, SourceId};
+use recueil_core::{Channel, Contribution, Job, Source, SourceId};
 use std::time::Duration;
 
 /// A store error. [`StoreError::is_transient`] tells whether a retry can help.
@@ -258,6 +258,14 @@ impl Store {
 
     pub async fn source(&self, id: SourceId) -> Result<Option<SourceRecord>> {
         dispatch!(self, s => s.source(id).await)
+    }
+
+    /// The first source (by arrival in the store) whose `batch` field is
+    /// `batch` on `channel`: how an intake that keeps the sender's own
+    /// message id there (the telephony webhook, the Asterisk intake) knows
+    /// a message it has already taken, whatever its bytes.
+    pub async fn source_by_batch(&self, channel: Channel, batch: &str) -> Result<Option<SourceId>> {
+        dispatch!(self, s => s.source_by_batch(channel, batch).await)
     }
 
     /// The image kept for the reviewer of a contribution, if any.

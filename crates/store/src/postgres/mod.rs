@@ -316,6 +316,22 @@ impl PgStore {
         .transpose()
     }
 
+    pub(crate) async fn source_by_batch(
+        &self,
+        channel: Channel,
+        batch: &str,
+    ) -> Result<Option<SourceId>> {
+        let id = sqlx::query_scalar!(
+            "SELECT id FROM sources WHERE channel = $1 AND batch = $2
+             ORDER BY created_at, id LIMIT 1",
+            channel.as_str(),
+            batch
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(SourceId))
+    }
+
     pub(crate) async fn sources(&self) -> Result<Vec<SourceRecord>> {
         sqlx::query_as!(
             SourceRow,

@@ -211,6 +211,22 @@ impl SqliteStore {
         row.map(|r| source_record(&r)).transpose()
     }
 
+    pub(crate) async fn source_by_batch(
+        &self,
+        channel: Channel,
+        batch: &str,
+    ) -> Result<Option<SourceId>> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM sources WHERE channel = $1 AND batch = $2
+             ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(channel.as_str())
+        .bind(batch)
+        .fetch_optional(&self.pool)
+        .await?;
+        id.map(parse_id).transpose()
+    }
+
     pub(crate) async fn sources(&self) -> Result<Vec<SourceRecord>> {
         let rows = sqlx::query("SELECT * FROM sources ORDER BY created_at, id")
             .fetch_all(&self.pool)
