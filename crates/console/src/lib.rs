@@ -28,12 +28,18 @@ mod media;
 mod ops;
 mod pages;
 mod review;
+mod webhook;
 
+pub use webhook::{ApiKey, ApiKeyError};
+
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use recueil_privacy::CallerKey;
 use recueil_store::Store;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the console behaves; the defaults suit a local, plain-HTTP console.
@@ -47,6 +53,10 @@ pub struct ConsoleConfig {
     /// How long opening an item keeps it for its reviewer (renewed by the
     /// page every minute while it is open).
     pub claim_ttl: Duration,
+    /// The telephony providers allowed to post voicemails
+    /// (`POST /api/v1/voicemails`), each with its key's digest. Empty: the
+    /// webhook refuses every request.
+    pub api_keys: Vec<ApiKey>,
 }
 
 impl Default for ConsoleConfig {
@@ -55,6 +65,7 @@ impl Default for ConsoleConfig {
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
             claim_ttl: Duration::from_secs(10 * 60),
+            api_keys: Vec::new(),
         }
     }
 }
@@ -64,6 +75,9 @@ impl Default for ConsoleConfig {
 pub struct AppState {
     pub store: Store,
     pub config: ConsoleConfig,
+    /// The secret turning a caller's number into its keyed reference at the
+    /// webhook; `None`: a voicemail with a number is refused.
+    pub caller_key: Option<Arc<CallerKey>>,
 }
 
 /// An error a handler could not turn into a page of its own.
@@ -114,6 +128,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/revue/{id}/claim", post(review::renew_claim))
         .route("/exploitation", get(ops::page))
         .route("/exploitation/rejouer", post(ops::replay))
+        // The provider's webhook: an API key, no session and no CSRF.
+        .route(
+            "/api/v1/voicemails",
+            post(webhook::voicemail).layer(DefaultBodyLimit::max(webhook::MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/openapi.yaml", get(webhook::openapi))
         .fallback(pages::not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

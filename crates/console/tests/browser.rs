@@ -284,6 +284,7 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
     let state = AppState {
         store: store.clone(),
         config: ConsoleConfig::default(),
+        caller_key: None,
     };
     tokio::spawn(recueil_console::serve(
         listener,

@@ -191,6 +191,7 @@ async fn console(db: TestDb) -> Console {
         app: router(AppState {
             store: store.clone(),
             config: ConsoleConfig::default(),
+            caller_key: None,
         }),
         store,
         ballot,
