@@ -203,7 +203,10 @@ fn main() -> ExitCode {
             }
             Command::Db(g) => commands::db::run(g.command, &config.settings(&g.connection)?).await,
             Command::Serve(a) => {
-                commands::serve::run(a.args, &config.settings(&a.connection)?).await
+                // The webhook turns caller numbers into references, as ingest does.
+                let mut settings = config.settings(&a.connection)?;
+                settings.caller_key = config.caller_key(None)?;
+                commands::serve::run(a.args, &settings).await
             }
             Command::Users(g) => {
                 commands::users::run(g.command, &config.settings(&g.connection)?).await
