@@ -2,7 +2,7 @@
 //! interleaved clip by clip so that background load hits every model alike.
 //!
 //! ```text
-//! cargo run -p recueil-models --example bench -- [THREADS] [MODEL...]
+//! cargo run -p recueil-models --example model_bench -- [THREADS] [MODEL...]
 //! ```
 //! (whisper.cpp itself is built optimised even in a debug build: see the
 //! workspace's `[profile.dev.build-override]`.) Run it alone on the machine.
