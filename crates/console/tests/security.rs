@@ -13,79 +13,10 @@ use recueil_core::{
     SourceId, Status, Urn,
 };
 use recueil_store::Store;
+use recueil_testkit::TestDb;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "un mot de passe assez long";
-
-/// A fresh database: an SQLite file, or a PostgreSQL database of its own
-/// (on RECUEIL_TEST_POSTGRES_URL) dropped afterwards. The console's crate
-/// does not depend on tests/testkit, whose queue and workers it never uses.
-struct TestDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<String>,
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("RECUEIL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        TestDb {
-            url: format!("sqlite://{}", dir.path().join("console.db").display()),
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    async fn postgres() -> TestDb {
-        use sqlx::Connection;
-        let name = format!("recueil_console_{}", uuid::Uuid::new_v4().simple());
-        let admin = postgres_admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL must be running for this test (see README)");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
-        TestDb {
-            url: format!("{base}/{name}"),
-            _dir: None,
-            pg: Some(name),
-        }
-    }
-
-    async fn both() -> [TestDb; 2] {
-        [TestDb::sqlite(), TestDb::postgres().await]
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg.take() else { return };
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                })
-        })
-        .join();
-    }
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../fixtures/inbox/{name}", env!("CARGO_MANIFEST_DIR"));
