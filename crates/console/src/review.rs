@@ -327,6 +327,18 @@ fn not_found(user: CurrentUser) -> Result<Response, ConsoleError> {
 
 /// Builds the item page; claims the item for `user` unless someone else
 /// holds it.
+/// The item page again, with why the form was refused.
+async fn refused(
+    state: &AppState,
+    user: CurrentUser,
+    id: SourceId,
+    channel: Option<Channel>,
+    status: StatusCode,
+    error: String,
+) -> Result<Response, ConsoleError> {
+    item_page(state, user, id, channel, Some(error), None, status).await
+}
+
 async fn item_page(
     state: &AppState,
     user: CurrentUser,
@@ -517,14 +529,13 @@ pub async fn act(
             // approval leaves nothing half done.
             if form.questions().is_empty() {
                 let e = "Cochez au moins une question avant d'approuver.".to_owned();
-                return item_page(
+                return refused(
                     &state,
                     user,
                     id,
                     channel,
-                    Some(e),
-                    None,
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    e,
                 )
                 .await;
             }
@@ -538,14 +549,13 @@ pub async fn act(
                 Ok(r) => changes.push(ReviewChange::Reject(r)),
                 Err(_) => {
                     let e = format!("Choisissez un motif de rejet (reçu : {reason:?}).");
-                    return item_page(
+                    return refused(
                         &state,
                         user,
                         id,
                         channel,
-                        Some(e),
-                        None,
                         StatusCode::UNPROCESSABLE_ENTITY,
+                        e,
                     )
                     .await;
                 }
@@ -554,16 +564,7 @@ pub async fn act(
         }
         other => {
             let e = format!("Action inconnue : {other:?}.");
-            return item_page(
-                &state,
-                user,
-                id,
-                channel,
-                Some(e),
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+            return refused(&state, user, id, channel, StatusCode::BAD_REQUEST, e).await;
         }
     };
     for change in changes {
@@ -571,29 +572,19 @@ pub async fn act(
             Ok(_) => {}
             Err(ReviewError::NoQuestion) => {
                 let e = "Cochez au moins une question avant d'approuver.".to_owned();
-                return item_page(
+                return refused(
                     &state,
                     user,
                     id,
                     channel,
-                    Some(e),
-                    None,
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    e,
                 )
                 .await;
             }
             Err(e @ ReviewError::NotAllowed { .. }) => {
                 let e = format!("Action impossible : {e}.");
-                return item_page(
-                    &state,
-                    user,
-                    id,
-                    channel,
-                    Some(e),
-                    None,
-                    StatusCode::CONFLICT,
-                )
-                .await;
+                return refused(&state, user, id, channel, StatusCode::CONFLICT, e).await;
             }
             Err(e) => return Err(e.into()),
         }
