@@ -199,6 +199,7 @@ async fn rules(db: TestDb) {
         .select(&Filter {
             status: Some(Status::Published),
             since: None,
+            ..Filter::default()
         })
         .await
         .unwrap();

@@ -81,6 +81,7 @@ pub async fn review(command: ReviewCommand, settings: &Settings) -> anyhow::Resu
                 .select(&Filter {
                     status: Some(status),
                     since: None,
+                    ..Filter::default()
                 })
                 .await?;
             for c in &list {
@@ -290,6 +291,7 @@ pub async fn export(args: ExportArgs, settings: &Settings) -> anyhow::Result<Exi
         .select(&Filter {
             status: Some(args.status),
             since: args.since,
+            ..Filter::default()
         })
         .await?;
     let written = match &args.out {

@@ -322,7 +322,9 @@ impl Store {
 
     /// Contributions matching `filter`, oldest first.
     pub async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {
-        dispatch!(self, s => s.select(filter).await)
+        let mut rows = dispatch!(self, s => s.select(filter).await)?;
+        rows.retain(|c| filter.matches(c));
+        Ok(rows)
     }
 
     /// Sources, oldest first.

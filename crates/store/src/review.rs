@@ -12,7 +12,10 @@
 
 use crate::StoreError;
 use chrono::{DateTime, Utc};
-use recueil_core::{Contribution, Evidence, EvidenceKind, Masked, QuestionSet, SourceId, Status};
+use recueil_core::{
+    Channel, Contribution, Evidence, EvidenceKind, Masked, Question, QuestionSet, SourceId, Status,
+    Urn,
+};
 use std::str::FromStr;
 
 /// Why a reviewer rejected a contribution.
@@ -202,12 +205,56 @@ pub(crate) fn decide(
     })
 }
 
-/// Which contributions an export or a listing takes.
+/// Which contributions an export or a listing takes. Every field left at
+/// `None` takes everything.
+///
+/// The backends select on status and date in SQL (indexed); the rest is
+/// checked by [`Filter::matches`], written once for both backends. A
+/// consultation gathers thousands of contributions, not millions: the rows
+/// that pass the SQL part are few enough to read.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub status: Option<Status>,
     /// Received at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    pub channel: Option<Channel>,
+    /// Filed under this question (among others).
+    pub question: Option<Question>,
+    pub urn: Option<Urn>,
+    pub late: Option<bool>,
+    /// Words that must all appear in the publishable (masked) text; case
+    /// and accents do not matter ("ecole" finds "École").
+    pub text: Option<String>,
+}
+
+impl Filter {
+    /// Whether `c` passes every criterion of the filter.
+    pub fn matches(&self, c: &Contribution) -> bool {
+        self.status.is_none_or(|s| c.status == s)
+            && self.since.is_none_or(|t| c.received_at >= t)
+            && self.until.is_none_or(|t| c.received_at < t)
+            && self.channel.is_none_or(|ch| c.channel == ch)
+            && self.question.is_none_or(|q| c.questions.contains(q))
+            && self.urn.as_ref().is_none_or(|u| c.urn.as_ref() == Some(u))
+            && self.late.is_none_or(|l| c.late == l)
+            && self.text.as_deref().is_none_or(|words| {
+                let haystack = fold(&c.text);
+                fold(words).split_whitespace().all(|w| haystack.contains(w))
+            })
+    }
+}
+
+/// Lower case without accents, for a search that forgives both: the text
+/// is decomposed (NFD) and its combining marks dropped.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// What a purge removed (or would remove, in a dry run).
@@ -221,7 +268,7 @@ pub struct PurgeReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use recueil_core::{Channel, EngineInfo, MaskKind, Question};
+    use recueil_core::{EngineInfo, MaskKind};
 
     fn contribution(status: Status, questions: &str) -> Contribution {
         Contribution {
@@ -314,5 +361,46 @@ mod tests {
         assert_eq!(d.after.status, Status::Rejected);
         assert_eq!(d.audit_after["reason"], "abusive");
         assert_eq!(d.reject_reason, Some(Rejection::Abusive));
+    }
+
+    #[test]
+    fn the_filter_takes_every_criterion_and_forgives_case_and_accents() {
+        let mut c = contribution(Status::Published, "2,3");
+        c.text = "L'École du quartier ferme à 16 h".into();
+        c.urn = Some("mq-doulon".parse().unwrap());
+        let all = Filter::default();
+        assert!(all.matches(&c));
+        let words = |w: &str| Filter {
+            text: Some(w.into()),
+            ..Filter::default()
+        };
+        assert!(words("ecole QUARTIER").matches(&c));
+        assert!(!words("ecole mairie").matches(&c));
+        let q = |n| Filter {
+            question: Question::new(n),
+            ..Filter::default()
+        };
+        assert!(q(2).matches(&c) && q(3).matches(&c) && !q(1).matches(&c));
+        assert!(!Filter {
+            channel: Some(Channel::Ballot),
+            ..Filter::default()
+        }
+        .matches(&c));
+        assert!(!Filter {
+            urn: Some("mq-bottiere".parse().unwrap()),
+            ..Filter::default()
+        }
+        .matches(&c));
+        assert!(!Filter {
+            late: Some(true),
+            ..Filter::default()
+        }
+        .matches(&c));
+        assert!(!Filter {
+            until: Some(c.received_at),
+            ..Filter::default()
+        }
+        .matches(&c));
+        assert_eq!(fold("Ça ÉTÉ"), "ca ete");
     }
 }
