@@ -18,6 +18,7 @@ mod fonts;
 pub mod layout;
 mod load;
 mod ocr;
+mod picture;
 mod reader;
 mod render;
 mod ticks;
@@ -25,6 +26,7 @@ mod ticks;
 pub use error::ScanError;
 pub use load::{page_count, MAX_PAGES, MAX_SIDE};
 pub use ocr::{engine_available, Word};
+pub use picture::{page_picture, PagePicture};
 pub use reader::{
     kind_from_name, kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions,
     TextReading, DEFAULT_REVIEW_BELOW, OCR_DPI,

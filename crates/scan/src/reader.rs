@@ -178,10 +178,7 @@ impl BallotScanner {
         out.registered_by_marks = reg.from_marks;
 
         // Ticks.
-        let strip_area = (84.0, 50.0, 136.0, 69.0);
-        let strip = flatten(&analyze::rectify(img, &reg, strip_area, PPM), 100.0);
-        for (i, b) in BOXES.iter().enumerate() {
-            let r = read_box(&strip, PPM, (strip_area.0, strip_area.1), *b);
+        for (i, r) in read_ticks(img, &reg).into_iter().enumerate() {
             let q = Question::new(i as u8 + 1).expect("three boxes");
             match r.state {
                 TickState::Ticked => out.ticked.insert(q),
@@ -324,6 +321,16 @@ fn decode_qr(crop: &GrayImage) -> Option<Urn> {
 
 /// The free-text frame, upright at 300 dpi, normalised, without its
 /// outline and with the light ruled lines removed.
+/// The three tick boxes of a registered form, in question order.
+pub(crate) fn read_ticks(img: &GrayImage, reg: &Registration) -> Vec<BoxReading> {
+    let strip_area = (84.0, 50.0, 136.0, 69.0);
+    let strip = flatten(&analyze::rectify(img, reg, strip_area, PPM), 100.0);
+    BOXES
+        .iter()
+        .map(|b| read_box(&strip, PPM, (strip_area.0, strip_area.1), *b))
+        .collect()
+}
+
 fn text_crop(img: &GrayImage, reg: &Registration) -> GrayImage {
     let (x0, y0, x1, y1) = FRAME;
     let inset = 0.9;
