@@ -3,10 +3,9 @@
 use crate::config::{Config, Connection, Settings};
 use anyhow::Context;
 use recueil_core::Channel;
-use recueil_pipeline::{relay, worker};
+use recueil_pipeline::{relay, service};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Notify;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -23,6 +22,12 @@ impl From<ChannelArg> for Channel {
         }
     }
 }
+
+/// Buckets of the job duration histogram, from a blank page (0.1 s) to a
+/// long voicemail (10 min).
+pub const JOB_SECONDS_BUCKETS: &[f64] = &[
+    0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
 
 #[derive(clap::Args)]
 pub struct WorkerArgs {
@@ -49,9 +54,6 @@ pub struct RelayArgs {
     poll: crate::config::Duration,
 }
 
-/// How often a worker's relay looks at the outbox.
-const RELAY_POLL: Duration = Duration::from_secs(2);
-
 pub async fn run(args: WorkerArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let settings = &config.settings(&args.connection)?;
     let channel = Channel::from(args.channel);
@@ -69,12 +71,9 @@ pub async fn run(args: WorkerArgs, config: &Config) -> anyhow::Result<ExitCode> 
         use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
         PrometheusBuilder::new()
             .with_http_listener(addr)
-            // Buckets from a blank page (0.1 s) to a long voicemail (10 min).
             .set_buckets_for_metric(
                 Matcher::Full("recueil_job_seconds".into()),
-                &[
-                    0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-                ],
+                JOB_SECONDS_BUCKETS,
             )
             .context("metric buckets")?
             .install()
@@ -83,27 +82,16 @@ pub async fn run(args: WorkerArgs, config: &Config) -> anyhow::Result<ExitCode> 
     }
     let store = super::store(settings).await?;
     let queue = super::queue(settings).await?;
-    if settings.amqp_url.is_none() {
-        // The in-process queue starts empty: take over what is unfinished.
-        for job in store.unfinished().await? {
-            if job.channel == channel {
-                queue.publish(&job).await?;
-            }
-        }
-    }
     let shutdown = super::shutdown_on_signal();
-    // Every worker also relays the outbox, so jobs stored while the broker
-    // was down reach it as soon as any worker can.
-    let relay = tokio::spawn(relay::run(
-        store.clone(),
-        queue.clone(),
+    service::serve_channels(
+        store,
+        queue,
+        vec![process],
+        worker_settings,
         Arc::new(Notify::new()),
-        RELAY_POLL,
-        shutdown.clone(),
-    ));
-    worker::run(store, queue, process, worker_settings, shutdown.clone()).await?;
-    shutdown.cancel();
-    let _ = relay.await;
+        shutdown,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@
 //! worker     delivery -> load source -> Process (blocking thread)
 //!            -> contribution stored -> ack                           (worker.rs)
 //! embedded   all of the above in one process over an inbox folder   (embedded.rs)
+//! service    workers and relay served until shutdown                 (service.rs)
 //! watching   a scanner's shared folder, an Asterisk spool            (scan_folder.rs, asterisk.rs)
 //! ```
 //!
@@ -13,10 +14,12 @@
 //! a [`Process`], implemented by the voicemail and ballot workers.
 
 pub mod asterisk;
+pub mod discard;
 pub mod embedded;
 pub mod intake;
 pub mod relay;
 pub mod scan_folder;
+pub mod service;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
