@@ -3,6 +3,12 @@
 (function () {
   'use strict';
   var body = document.body;
+
+  // A batch whose pages are still being processed: look again in a moment.
+  if (body.dataset.refresh) {
+    window.setTimeout(function () { window.location.reload(); }, 1000 * parseInt(body.dataset.refresh, 10));
+  }
+  if (body.dataset.page === 'upload') { upload(); return; }
   if (body.dataset.page !== 'item') { return; }
 
   var form = document.getElementById('review-form');
@@ -94,4 +100,87 @@
     }).catch(function () { /* offline for a moment: the next renewal tries again */ });
   }
   if (body.dataset.claimUrl) { window.setInterval(renew, 60000); }
+
+  // The upload form, one file per request: each file shows its progress
+  // and its result as it goes. Without this script the form posts all the
+  // files at once and the server answers with the same results as a page.
+  function upload() {
+    var uform = document.getElementById('upload-form');
+    var list = document.getElementById('upload-progress');
+    var done = document.getElementById('upload-done');
+    var link = document.getElementById('upload-batch-link');
+    if (!uform || !window.FormData || !window.XMLHttpRequest) { return; }
+    uform.addEventListener('submit', function (e) {
+      var input = document.getElementById('fichiers');
+      var files = Array.prototype.slice.call(input.files);
+      if (files.length === 0) { return; }
+      e.preventDefault();
+      var button = document.getElementById('upload-button');
+      button.disabled = true;
+      list.innerHTML = '';
+      list.classList.remove('hidden');
+      done.classList.add('hidden');
+      var rows = files.map(function (f) {
+        var li = document.createElement('li');
+        var name = document.createElement('span');
+        name.textContent = f.name;
+        var bar = document.createElement('progress');
+        bar.max = 100; bar.value = 0;
+        var result = document.createElement('span');
+        result.className = 'result';
+        result.textContent = 'en attente';
+        li.appendChild(name); li.appendChild(bar); li.appendChild(result);
+        list.appendChild(li);
+        return { li: li, bar: bar, result: result };
+      });
+      var batch = '';
+      function send(i) {
+        if (i >= files.length) {
+          button.disabled = false;
+          input.value = '';
+          if (batch) {
+            link.href = '/depot/lot?lot=' + encodeURIComponent(batch);
+            done.classList.remove('hidden');
+            link.focus();
+          }
+          return;
+        }
+        var data = new FormData();
+        ['csrf', 'urne', 'lot'].forEach(function (n) { data.append(n, uform.elements[n].value); });
+        data.append('fichiers', files[i], files[i].name);
+        var xhr = new XMLHttpRequest();
+        xhr.open('POST', '/depot');
+        xhr.setRequestHeader('Accept', 'application/json');
+        xhr.upload.addEventListener('progress', function (ev) {
+          if (ev.lengthComputable) { rows[i].bar.value = Math.round(100 * ev.loaded / ev.total); }
+        });
+        xhr.addEventListener('load', function () {
+          rows[i].bar.value = 100;
+          var answer = null;
+          try { answer = JSON.parse(xhr.responseText); } catch (err) { answer = null; }
+          if (xhr.status === 200 && answer && answer.files && answer.files.length) {
+            var f = answer.files[0];
+            batch = answer.batch;
+            rows[i].li.className = f.outcome;
+            rows[i].result.textContent = f.outcome === 'accepted' ? 'reçu, ' + f.pages + ' page(s)'
+              : f.outcome === 'duplicate' ? 'déjà reçu (' + f.pages + ' page(s))'
+              : 'refusé : ' + f.reason;
+          } else {
+            rows[i].li.className = 'refused';
+            rows[i].result.textContent = (answer && answer.error) ? 'refusé : ' + answer.error
+              : 'refusé (réponse ' + xhr.status + ')';
+          }
+          send(i + 1);
+        });
+        xhr.addEventListener('error', function () {
+          rows[i].li.className = 'refused';
+          rows[i].result.textContent = 'envoi impossible (réseau) : renvoyez ce fichier';
+          send(i + 1);
+        });
+        rows[i].result.textContent = 'envoi…';
+        xhr.send(data);
+      }
+      send(0);
+    });
+  }
 })();

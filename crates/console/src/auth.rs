@@ -68,6 +68,17 @@ impl Role {
     pub fn can_operate(self) -> bool {
         matches!(self, Role::Operator | Role::Admin)
     }
+
+    /// Bringing scanned batches in, and following what became of them.
+    pub fn can_scan(self) -> bool {
+        matches!(self, Role::Staff | Role::Admin)
+    }
+
+    /// The contributions browser and its exports: the publishable (masked)
+    /// text only, so every role but scanning staff.
+    pub fn can_browse(self) -> bool {
+        !matches!(self, Role::Staff)
+    }
 }
 
 impl fmt::Display for Role {

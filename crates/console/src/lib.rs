@@ -24,12 +24,18 @@
 //!   and cannot save. A closed tab frees the item when the claim runs out.
 
 pub mod auth;
+mod browse;
+mod charts;
+mod labels;
 mod media;
 mod ops;
 mod pages;
 mod review;
+mod time;
+mod upload;
 mod webhook;
 
+pub use upload::MAX_FILE_BYTES as UPLOAD_MAX_FILE_BYTES;
 pub use webhook::{ApiKey, ApiKeyError};
 
 use axum::extract::DefaultBodyLimit;
@@ -37,10 +43,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use recueil_pipeline::intake::Paginate;
+use recueil_pipeline::Policy;
 use recueil_privacy::CallerKey;
+use recueil_queue::Queue;
 use recueil_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// How the console behaves; the defaults suit a local, plain-HTTP console.
 #[derive(Debug, Clone)]
@@ -70,14 +81,59 @@ impl Default for ConsoleConfig {
     }
 }
 
+/// Draws page `page` of a scan (its bytes and name) as a PNG for a person,
+/// or says why it cannot.
+pub type DrawPage = fn(&[u8], &str, u32) -> Result<Vec<u8>, String>;
+
+/// What the console asks of the scan reader, handed over by the binary: the
+/// console itself does not link tesseract.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanTools {
+    /// Counts the pages of an uploaded scan (each page is a source).
+    pub paginate: Paginate,
+    /// The picture of one page for a reviewer: PNG, the form upright with
+    /// its frame and tick boxes outlined.
+    pub picture: DrawPage,
+}
+
 /// What every handler shares.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: ConsoleConfig,
     /// The secret turning a caller's number into its keyed reference at the
     /// webhook; `None`: a voicemail with a number is refused.
     pub caller_key: Option<Arc<CallerKey>>,
+    /// The queue the workers read: its depths on the operator's page and in
+    /// `/metrics`, the broker checked by `/readyz`. `None`: not shown.
+    pub queue: Option<Queue>,
+    /// Without them the upload page refuses multi-page scans and the
+    /// reviewer sees TIFF and PDF pages as a download only.
+    pub scan: Option<ScanTools>,
+    /// The consultation's rules (the closing date), for what the console
+    /// records itself (a discarded source's contribution).
+    pub policy: Policy,
+    /// Wakes the relay of workers running in this process, so an upload is
+    /// queued at once rather than at the relay's next look.
+    pub wake: Arc<Notify>,
+    /// The Prometheus recorder's handle: `/metrics` renders it.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// A console over `store` with nothing else attached.
+    pub fn new(store: Store, config: ConsoleConfig) -> AppState {
+        AppState {
+            store,
+            config,
+            caller_key: None,
+            queue: None,
+            scan: None,
+            policy: Policy::default(),
+            wake: Arc::new(Notify::new()),
+            metrics: None,
+        }
+    }
 }
 
 /// An error a handler could not turn into a page of its own.
@@ -91,6 +147,8 @@ pub enum ConsoleError {
     Template(#[from] askama::Error),
     #[error("password hashing: {0}")]
     Password(String),
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 impl IntoResponse for ConsoleError {
@@ -125,9 +183,21 @@ pub fn router(state: AppState) -> Router {
         .route("/revue/{id}", get(review::item).post(review::act))
         .route("/revue/{id}/original", get(media::original))
         .route("/revue/{id}/recadrage.png", get(media::crop))
+        .route("/revue/{id}/page.png", get(media::page_picture))
+        .route("/contributions", get(browse::list))
+        .route("/contributions/export", get(browse::export))
+        .route(
+            "/depot",
+            get(upload::page)
+                .post(upload::receive)
+                .layer(DefaultBodyLimit::max(upload::MAX_REQUEST_BYTES)),
+        )
+        .route("/depot/lot", get(upload::batch))
+        .route("/metrics", get(ops::metrics))
         .route("/api/v1/revue/{id}/claim", post(review::renew_claim))
         .route("/exploitation", get(ops::page))
         .route("/exploitation/rejouer", post(ops::replay))
+        .route("/exploitation/ecarter", post(ops::discard))
         // The provider's webhook: an API key, no session and no CSRF.
         .route(
             "/api/v1/voicemails",

@@ -161,6 +161,54 @@ pub async fn crop(
     }
 }
 
+/// The page of a scan as the reader registered it, with the frame and the
+/// tick boxes outlined (see `recueil_scan::page_picture`): browsers cannot
+/// show a TIFF or a PDF page, and an upright page with the machine's reading
+/// of the boxes drawn on it is what a reviewer checks.
+pub async fn page_picture(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    if !user.role.can_review() {
+        return forbidden(user);
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return gone(user, "Cette page");
+    };
+    let (Some(tools), Some(record)) = (state.scan, state.store.source(id).await?) else {
+        return gone(user, "Cette page");
+    };
+    let Some(bytes) = state.store.original(&record.source.sha256).await? else {
+        return gone(user, "Cette page (effacée par la rétention ?)");
+    };
+    let name = record.source.original_name.clone();
+    let page = record.source.page;
+    // Decoding and registering a 300 dpi page takes a CPU for a moment.
+    let drawn = tokio::task::spawn_blocking(move || (tools.picture)(&bytes, &name, page))
+        .await
+        .map_err(|e| ConsoleError::Task(e.to_string()))?;
+    match drawn {
+        Ok(png) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            png,
+        )
+            .into_response()),
+        Err(reason) => {
+            tracing::warn!(source = %id, %reason, "page picture failed");
+            message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(user),
+                "Page illisible",
+                format!("Cette page ne peut pas être affichée : {reason}"),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

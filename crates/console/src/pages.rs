@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recueil_core::{Channel, Status};
-use recueil_store::Filter;
+use recueil_store::{Counts, Filter};
 
 /// The only two assets, compiled into the binary.
 const CSS: &str = include_str!("../assets/console.css");
@@ -38,25 +38,50 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers and, when the console is tied to a
+/// queue, the queue too (a broker that refuses a passive declare is down).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.counts().await {
-        Ok(_) => "ok".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: database");
-            (
+    if let Err(e) = state.store.counts().await {
+        tracing::warn!(error = %e, "not ready: database");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "base de données injoignable",
+        )
+            .into_response();
+    }
+    if let Some(queue) = &state.queue {
+        if let Err(e) = queue.depths().await {
+            tracing::warn!(error = %e, "not ready: queue");
+            return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "base de données injoignable",
+                "file de messages injoignable",
             )
-                .into_response()
+                .into_response();
         }
     }
+    "ok".into_response()
 }
 
 /// One line of the operator's table.
 pub(crate) struct CountLine {
-    label: &'static str,
-    value: u64,
+    pub label: &'static str,
+    pub value: u64,
+}
+
+/// Where sources stand, in the words and order of `recueil status`.
+pub(crate) fn count_lines(c: &Counts) -> Vec<CountLine> {
+    [
+        ("en attente d'envoi (outbox)", c.outbox),
+        ("en file", c.queued),
+        ("en traitement", c.processing),
+        ("nouvel essai prévu", c.retrying),
+        ("en échec", c.failed),
+        ("traitées", c.done),
+        ("traitées dans la dernière heure", c.processed_last_hour),
+    ]
+    .into_iter()
+    .map(|(label, value)| CountLine { label, value })
+    .collect()
 }
 
 #[derive(askama::Template)]
@@ -83,6 +108,7 @@ pub async fn home(
             .select(&Filter {
                 status: Some(Status::NeedsReview),
                 since: None,
+                ..Filter::default()
             })
             .await?;
         waiting_ballots = waiting
@@ -93,43 +119,13 @@ pub async fn home(
     }
     let mut counts = Vec::new();
     if user.role.can_operate() {
-        let c = state.store.counts().await?;
-        counts = vec![
-            CountLine {
-                label: "en attente d'envoi (outbox)",
-                value: c.outbox,
-            },
-            CountLine {
-                label: "en file",
-                value: c.queued,
-            },
-            CountLine {
-                label: "en traitement",
-                value: c.processing,
-            },
-            CountLine {
-                label: "nouvel essai prévu",
-                value: c.retrying,
-            },
-            CountLine {
-                label: "en échec",
-                value: c.failed,
-            },
-            CountLine {
-                label: "traitées",
-                value: c.done,
-            },
-            CountLine {
-                label: "traitées dans la dernière heure",
-                value: c.processed_last_hour,
-            },
-        ];
+        counts = count_lines(&state.store.counts().await?);
     }
     render(&HomePage {
         role_label: user.role.label(),
         can_review: user.role.can_review(),
         can_operate: user.role.can_operate(),
-        staff: user.role == crate::auth::Role::Staff,
+        staff: user.role.can_scan(),
         user,
         waiting_ballots,
         waiting_voicemails,

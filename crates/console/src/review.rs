@@ -6,6 +6,7 @@
 //! are the workflow's, not the console's.
 
 use crate::auth::{csrf_refused, CurrentUser};
+use crate::labels::{channel_label, status_label, QUESTIONS, REASONS};
 use crate::pages::message;
 use crate::{render, AppState, ConsoleError};
 use axum::extract::{Form, Path, Query, State};
@@ -19,38 +20,6 @@ use recueil_store::{Filter, Rejection, ReviewChange, ReviewError};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// Rejection reasons, in the order of the form, with their French labels.
-const REASONS: [(Rejection, &str); 5] = [
-    (Rejection::NotAContribution, "pas une contribution"),
-    (Rejection::OffTopic, "hors sujet"),
-    (Rejection::Abusive, "injurieux ou diffamatoire"),
-    (Rejection::Duplicate, "doublon"),
-    (Rejection::Unreadable, "illisible ou inaudible"),
-];
-
-/// The consultation's questions, shortened for the boxes.
-const QUESTIONS: [&str; 3] = [
-    "Précarité et isolement : la situation actuelle",
-    "Qui peut agir pour les solidarités ?",
-    "Quelles idées pour demain ?",
-];
-
-fn channel_label(c: Channel) -> &'static str {
-    match c {
-        Channel::Ballot => "bulletin",
-        Channel::Voicemail => "message vocal",
-    }
-}
-
-fn status_label(s: Status) -> &'static str {
-    match s {
-        Status::Published => "publiée",
-        Status::NeedsReview => "à relire",
-        Status::Rejected => "rejetée",
-        Status::Empty => "vide",
-    }
-}
-
 fn notice_label(done: &str) -> Option<&'static str> {
     match done {
         "approuve" => Some("Contribution approuvée et publiée."),
@@ -58,10 +27,6 @@ fn notice_label(done: &str) -> Option<&'static str> {
         "enregistre" => Some("Modifications enregistrées."),
         _ => None,
     }
-}
-
-fn short_time(t: DateTime<Utc>) -> String {
-    t.format("%d/%m/%Y %H:%M UTC").to_string()
 }
 
 fn parse_channel(canal: Option<&str>) -> Option<Channel> {
@@ -82,6 +47,7 @@ async fn waiting(
         .select(&Filter {
             status: Some(Status::NeedsReview),
             since: None,
+            ..Filter::default()
         })
         .await?;
     list.retain(|c| channel.is_none_or(|ch| c.channel == ch));
@@ -146,7 +112,7 @@ pub async fn queue(
         .map(|c| QueueRow {
             id: c.source_id.to_string(),
             channel: channel_label(c.channel),
-            received: short_time(c.received_at),
+            received: crate::time::local(c.received_at),
             confidence: format!("{:.0} %", c.confidence * 100.0),
             urn: c.urn.as_ref().map(|u| u.to_string()).unwrap_or_default(),
             excerpt: c.text.chars().take(90).collect(),
@@ -291,6 +257,8 @@ struct ItemPage {
     caller_ref: Option<String>,
     /// The browser can show the original itself (PNG, JPEG).
     image_original: bool,
+    /// The registered page with its boxes outlined (any scan format).
+    page_picture: bool,
     has_crop: bool,
     /// What the reviewer edits: the reading, unmasked.
     text: String,
@@ -378,7 +346,7 @@ async fn item_page(
         channel: channel_label(c.channel),
         status: status_label(c.status),
         rejected: c.status == Status::Rejected,
-        received: short_time(c.received_at),
+        received: crate::time::local(c.received_at),
         late: c.late,
         urn: c.urn.as_ref().map(|u| u.to_string()).unwrap_or_default(),
         batch: s.batch.clone().unwrap_or_default(),
@@ -389,6 +357,7 @@ async fn item_page(
         confidence: format!("{:.0} %", c.confidence * 100.0),
         caller_ref: s.caller_ref.clone(),
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
+        page_picture: c.channel == Channel::Ballot && state.scan.is_some(),
         has_crop,
         text: c.raw_text.clone(),
         published: c.text.clone(),
@@ -401,7 +370,7 @@ async fn item_page(
         position: pos.map_or(0, |i| i + 1),
         total: list.len(),
         taken_by,
-        claim_until: claim_until.format("%H:%M UTC").to_string(),
+        claim_until: crate::time::local_clock(claim_until),
         error,
         notice,
         user,
@@ -506,7 +475,7 @@ pub async fn act(
             format!(
                 "{} relit cette contribution jusqu'à {} : vos changements n'ont pas été enregistrés.",
                 claim.user_name,
-                claim.until.format("%H:%M UTC")
+                crate::time::local_clock(claim.until)
             ),
         );
     }
