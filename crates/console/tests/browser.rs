@@ -12,15 +12,15 @@
 use chrono::Utc;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use recueil_console::{auth::hash_password, AppState, ConsoleConfig};
 use recueil_core::{
     Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Question, QuestionSet, Segment,
     Source, SourceId, Status,
 };
 use recueil_store::Store;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use recueil_testkit::browser::{text_of, wait_url, Browser, Shots};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "relecture-2022-nantes";
@@ -120,38 +120,6 @@ async fn seed(
     source.id
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_for_port(port: u16, what: &str) {
-    let start = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} did not listen on port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Keys typed, counted like a person's keystrokes (a chord is one).
 struct Keyboard {
     count: usize,
@@ -186,65 +154,11 @@ impl Keyboard {
     }
 }
 
-struct Shots {
-    dir: PathBuf,
-    n: usize,
-}
-
-impl Shots {
-    async fn take(&mut self, c: &Client, name: &str) {
-        self.n += 1;
-        let png = c.screenshot().await.expect("screenshot");
-        let path = self.dir.join(format!("{:02}-{name}.png", self.n));
-        std::fs::write(&path, png).expect("write screenshot");
-    }
-}
-
-/// Waits until the page's URL satisfies `want` (a form was submitted and
-/// its redirect followed), and returns it.
-async fn wait_url(c: &Client, what: &str, want: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let now = c.current_url().await.unwrap().to_string();
-        if want(&now) {
-            return now;
-        }
-        if start.elapsed() > Duration::from_secs(15) {
-            let _ = std::fs::write(
-                std::env::temp_dir().join("console-browser-failure.png"),
-                c.screenshot().await.unwrap_or_default(),
-            );
-            panic!("still on {now}, waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
-    for exe in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-        assert!(
-            Path::new(exe).exists(),
-            "{exe} is missing: run scripts/install-deps.sh --services"
-        );
-    }
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("recueil.db").display());
-    let shots_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
-    std::fs::create_dir_all(&shots_dir).unwrap();
-    let mut shots = Shots {
-        dir: shots_dir,
-        n: 0,
-    };
+    let mut shots = Shots::new(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")), "");
 
     let store = Store::connect(&db).await.unwrap();
     store
@@ -281,46 +195,14 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let state = AppState {
-        store: store.clone(),
-        config: ConsoleConfig::default(),
-        caller_key: None,
-    };
+    let state = AppState::new(store.clone(), ConsoleConfig::default());
     tokio::spawn(recueil_console::serve(
         listener,
         state,
         std::future::pending(),
     ));
-    let driver_port = free_port();
-    let profile = tempfile::tempdir().unwrap();
-    let _driver = Running(
-        Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(driver_port, "chromedriver").await;
-
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1366,900",
-                "--autoplay-policy=no-user-gesture-required",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a Chromium session");
+    let browser = Browser::start().await;
+    let c = &browser.client;
     let base = format!("http://127.0.0.1:{port}");
 
     // Anonymous: the queue sends to the login form.
@@ -338,7 +220,7 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    shots.take(&c, "connexion").await;
+    shots.take(c, "connexion").await;
     c.find(Locator::Css("#login-form button"))
         .await
         .unwrap()
@@ -346,11 +228,11 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         .await
         .unwrap();
     let queue_url = format!("{base}/revue");
-    wait_url(&c, "the queue", |u| u == queue_url).await;
-    assert!(text_of(&c, "table.queue caption")
+    wait_url(c, "the queue", |u| u == queue_url).await;
+    assert!(text_of(c, "table.queue caption")
         .await
         .starts_with("3 contribution"));
-    shots.take(&c, "file").await;
+    shots.take(c, "file").await;
 
     // The ballot: the oldest item, opened from the queue.
     c.find(Locator::Css("table.queue tbody tr:first-child a"))
@@ -360,7 +242,7 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         .await
         .unwrap();
     let item_url = format!("{base}/revue/{ballot}");
-    wait_url(&c, "the ballot", |u| u == item_url).await;
+    wait_url(c, "the ballot", |u| u == item_url).await;
     let start = Instant::now();
     let mut keys = Keyboard { count: 0 };
     // The crop has loaded beside the text.
@@ -372,15 +254,15 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         .await
         .unwrap();
     assert_eq!(loaded, serde_json::json!(true));
-    shots.take(&c, "bulletin").await;
-    keys.press(&c, &['e']).await;
-    keys.type_text(&c, " publics").await;
-    keys.press(&c, &[Key::Escape.into()]).await;
-    keys.press(&c, &['3']).await;
-    shots.take(&c, "bulletin-corrige").await;
-    keys.press(&c, &['a']).await;
+    shots.take(c, "bulletin").await;
+    keys.press(c, &['e']).await;
+    keys.type_text(c, " publics").await;
+    keys.press(c, &[Key::Escape.into()]).await;
+    keys.press(c, &['3']).await;
+    shots.take(c, "bulletin-corrige").await;
+    keys.press(c, &['a']).await;
     let next = format!("{base}/revue/{voicemail}");
-    let url = wait_url(&c, "the voicemail", |u| u.starts_with(&next)).await;
+    let url = wait_url(c, "the voicemail", |u| u.starts_with(&next)).await;
     let ballot_s = start.elapsed().as_secs_f64();
     let ballot_keys = keys.count;
     assert!(
@@ -398,8 +280,8 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
     // The voicemail: listen, correct the spelling, approve.
     let start = Instant::now();
     let mut keys = Keyboard { count: 0 };
-    assert!(text_of(&c, "p.notice").await.contains("approuvée"));
-    keys.press(&c, &['p']).await;
+    assert!(text_of(c, "p.notice").await.contains("approuvée"));
+    keys.press(c, &['p']).await;
     let t0 = Instant::now();
     let played = loop {
         let t = c
@@ -438,20 +320,20 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         "clicking the segment at 0:02 left the audio at {at} s"
     );
     // Seeking back needs the range requests the server answers.
-    keys.press(&c, &[Key::Left.into()]).await;
-    keys.press(&c, &['p']).await;
-    shots.take(&c, "message-vocal").await;
-    keys.press(&c, &['e']).await;
-    keys.chord(&c, Key::Control, 'a').await;
+    keys.press(c, &[Key::Left.into()]).await;
+    keys.press(c, &['p']).await;
+    shots.take(c, "message-vocal").await;
+    keys.press(c, &['e']).await;
+    keys.chord(c, Key::Control, 'a').await;
     keys.type_text(
-        &c,
+        c,
         "bonjour je voudrais proposer un accueil le soir pour les personnes seules",
     )
     .await;
-    keys.press(&c, &[Key::Escape.into(), '3']).await;
-    keys.press(&c, &['a']).await;
+    keys.press(c, &[Key::Escape.into(), '3']).await;
+    keys.press(c, &['a']).await;
     let next = format!("{base}/revue/{not_a_form}");
-    let url = wait_url(&c, "the third item", |u| u.starts_with(&next)).await;
+    let url = wait_url(c, "the third item", |u| u.starts_with(&next)).await;
     let voicemail_s = start.elapsed().as_secs_f64();
     let voicemail_keys = keys.count;
     assert!(
@@ -466,12 +348,12 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
     // Not a form: reject it as such (the first reason), with r then Enter.
     let start = Instant::now();
     let mut keys = Keyboard { count: 0 };
-    shots.take(&c, "pas-un-formulaire").await;
-    keys.press(&c, &['r', Key::Enter.into()]).await;
+    shots.take(c, "pas-un-formulaire").await;
+    keys.press(c, &['r', Key::Enter.into()]).await;
     let done = format!("{base}/revue?fait=rejete");
-    wait_url(&c, "the empty queue", |u| u == done).await;
+    wait_url(c, "the empty queue", |u| u == done).await;
     let reject_s = start.elapsed().as_secs_f64();
-    shots.take(&c, "file-vide").await;
+    shots.take(c, "file-vide").await;
     let c3 = store.contribution(not_a_form).await.unwrap().unwrap();
     assert_eq!(c3.status, Status::Rejected);
     for id in [ballot, voicemail, not_a_form] {
@@ -486,5 +368,5 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         "  rejection  {:>3} keys  {reject_s:>5.2} s  (r, Enter)",
         keys.count
     );
-    c.close().await.unwrap();
+    c.clone().close().await.unwrap();
 }

@@ -16,12 +16,9 @@ use recueil_store::Store;
 use recueil_testkit::TestDb;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "un mot de passe assez long";
+mod common;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../fixtures/inbox/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use common::{fixture, get, login, post, send, session, try_login, PASSWORD};
 
 /// Stores `bytes` as a source and the contribution a worker would have made
 /// of it, waiting for review.
@@ -119,112 +116,12 @@ async fn console(db: TestDb) -> Console {
     )
     .await;
     Console {
-        app: router(AppState {
-            store: store.clone(),
-            config: ConsoleConfig::default(),
-            caller_key: None,
-        }),
+        app: router(AppState::new(store.clone(), ConsoleConfig::default())),
         store,
         ballot,
         voicemail,
         _db: db,
     }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .find_map(|c| c.strip_prefix(&format!("{name}=")))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-    }
-
-    /// The value of the first hidden `csrf` field of the page.
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a CSRF field")
-            + 19;
-        self.body[at..at + 64].to_owned()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn get(app: &Router, path: &str, session: Option<&str>) -> Reply {
-    let mut req = Request::get(path);
-    if let Some(s) = session {
-        req = req.header(header::COOKIE, format!("recueil_session={s}"));
-    }
-    send(app, req.body(Body::empty()).unwrap()).await
-}
-
-async fn post(app: &Router, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
-    let mut req =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    let body = serde_urlencoded::to_string(form).unwrap();
-    send(app, req.body(Body::from(body)).unwrap()).await
-}
-
-/// Logs in through the form; returns the session token.
-async fn try_login(app: &Router, name: &str, password: &str) -> Reply {
-    let page = get(app, "/login", None).await;
-    let login_cookie = page.cookie("recueil_login").expect("login cookie");
-    post(
-        app,
-        "/login",
-        Some(&format!("recueil_login={login_cookie}")),
-        &[
-            ("name", name),
-            ("password", password),
-            ("csrf", &page.csrf()),
-            ("next", "/"),
-        ],
-    )
-    .await
-}
-
-async fn login(app: &Router, name: &str) -> String {
-    let r = try_login(app, name, PASSWORD).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    r.cookie("recueil_session").expect("session cookie")
-}
-
-fn session(token: &str) -> String {
-    format!("recueil_session={token}")
 }
 
 #[tokio::test]

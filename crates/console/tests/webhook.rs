@@ -3,9 +3,12 @@
 //! number kept only as its keyed reference, idempotence on the provider's
 //! message id, and what is refused before anything is stored.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::{fixture, multipart, BOUNDARY};
 use recueil_console::{router, ApiKey, AppState, ConsoleConfig};
 use recueil_core::{Channel, SourceId};
 use recueil_privacy::CallerKey;
@@ -18,49 +21,20 @@ const KEY: &str = "ophone-0123456789abcdef0123456789abcdef";
 const NUMBER: &str = "06 12 34 56 78";
 const DIGITS: &str = "0612345678";
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../fixtures/inbox/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// The console over `db`, with one provider's key; a caller key or not.
 async fn console(db: &TestDb, with_caller_key: bool) -> (Router, Store) {
     let store = Store::connect(&db.url).await.unwrap();
     let app = router(AppState {
-        store: store.clone(),
-        config: ConsoleConfig {
-            api_keys: vec![ApiKey::new("ophone", KEY)],
-            ..ConsoleConfig::default()
-        },
         caller_key: with_caller_key.then(|| Arc::new(CallerKey::new(&[7u8; 32]).unwrap())),
+        ..AppState::new(
+            store.clone(),
+            ConsoleConfig {
+                api_keys: vec![ApiKey::new("ophone", KEY)],
+                ..ConsoleConfig::default()
+            },
+        )
     });
     (app, store)
-}
-
-const BOUNDARY: &str = "recueil-test-boundary-7d1f";
-
-/// A multipart/form-data body of `(name, file name, bytes)` parts.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match file {
-            Some(f) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
-                     Content-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
 }
 
 struct Reply {

@@ -4,6 +4,8 @@
 //! a test "recording": `wav("FAIL-TRANSIENT")` makes the transcriber fail
 //! transiently, and so on, so one worker can be handed good and bad jobs.
 
+pub mod browser;
+
 use recueil_core::engine::{Classification, Classifier, Media, Segment, Transcriber, Transcript};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Failure, Question, QuestionSet};
 use recueil_pipeline::{Policy, Process};
