@@ -12,7 +12,8 @@ use fantoccini::Locator;
 use recueil_core::SourceId;
 use recueil_store::{SourceState, Store};
 use recueil_testkit::browser::{
-    free_port, text_of, wait_for_port, wait_text, wait_url, Browser, Running, Shots,
+    fill_login, free_port, submit_login, text_of, wait_for_port, wait_text, wait_url, Browser,
+    Running, Shots,
 };
 use recueil_testkit::{wait_until, TestBroker, TestDb};
 use std::io::Write;
@@ -129,24 +130,8 @@ async fn staff_upload_a_tiff_and_the_operator_replays_the_dead_lettered_scan() {
     let c = &browser.client;
     let mut shots = Shots::new(workspace(), "e2e-");
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys("claire")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#login-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_login(c, "claire", PASSWORD).await;
+    submit_login(c).await;
     wait_url(c, "home", |u| u == format!("{base}/")).await;
 
     // Staff: the upload page, both files at once; the page's script sends

@@ -8,7 +8,7 @@
 
 use crate::auth::CurrentUser;
 use crate::labels::{channel_label, status_label};
-use crate::pages::message;
+use crate::pages::{forbidden, message};
 use crate::time::{local, start_of_day};
 use crate::{render, AppState, ConsoleError};
 use axum::extract::{Query, State};
@@ -19,6 +19,9 @@ use recueil_core::{Channel, Question, Status, Urn};
 use recueil_export::Format;
 use recueil_store::Filter;
 use serde::Deserialize;
+
+/// What a role without access is told.
+const REFUSED: &str = "ne donne pas accès aux contributions";
 
 /// Rows per page of the list.
 const PAGE_ROWS: usize = 50;
@@ -158,16 +161,6 @@ struct BrowsePage {
     urns: Vec<String>,
 }
 
-fn refuse_role(user: CurrentUser) -> Result<Response, ConsoleError> {
-    let role = user.role.label();
-    message(
-        StatusCode::FORBIDDEN,
-        Some(user),
-        "Accès refusé",
-        format!("Votre rôle ({role}) ne donne pas accès aux contributions."),
-    )
-}
-
 /// `GET /contributions`.
 pub async fn list(
     State(state): State<AppState>,
@@ -175,7 +168,7 @@ pub async fn list(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_browse() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let everything = state.store.contributions().await?;
     let mut urns: Vec<String> = everything
@@ -238,7 +231,7 @@ pub async fn export(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_browse() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let (format, content_type, ext) = match q.format.as_str() {
         "csv" => (Format::Csv, "text/csv; charset=utf-8", "csv"),

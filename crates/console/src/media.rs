@@ -6,12 +6,15 @@
 //! multi-range request gets the whole body, which the RFC allows.
 
 use crate::auth::CurrentUser;
-use crate::pages::message;
+use crate::pages::{forbidden, message};
 use crate::{AppState, ConsoleError};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recueil_core::SourceId;
+
+/// What a role without access is told.
+const REFUSED: &str = "ne donne pas accès aux originaux";
 
 /// A `Range: bytes=…` header against a body of `len` bytes.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,14 +100,16 @@ pub fn ranged(bytes: Vec<u8>, media_type: &str, headers: &HeaderMap) -> Response
     }
 }
 
-fn forbidden(user: CurrentUser) -> Result<Response, ConsoleError> {
-    let role = user.role.label();
-    message(
-        StatusCode::FORBIDDEN,
-        Some(user),
-        "Accès refusé",
-        format!("Votre rôle ({role}) ne donne pas accès aux originaux."),
+/// A PNG of personal data: never in a shared cache.
+fn private_png(png: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
     )
+        .into_response()
 }
 
 fn gone(user: CurrentUser, what: &str) -> Result<Response, ConsoleError> {
@@ -123,7 +128,7 @@ pub async fn original(
     headers: HeaderMap,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return forbidden(user);
+        return forbidden(user, REFUSED);
     }
     let Ok(id) = id.parse::<SourceId>() else {
         return gone(user, "Cet original");
@@ -143,20 +148,13 @@ pub async fn crop(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return forbidden(user);
+        return forbidden(user, REFUSED);
     }
     let Ok(id) = id.parse::<SourceId>() else {
         return gone(user, "Cette image");
     };
     match state.store.review_image(id).await? {
-        Some(png) => Ok((
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "private, no-store"),
-            ],
-            png,
-        )
-            .into_response()),
+        Some(png) => Ok(private_png(png)),
         None => gone(user, "Cette image"),
     }
 }
@@ -171,7 +169,7 @@ pub async fn page_picture(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return forbidden(user);
+        return forbidden(user, REFUSED);
     }
     let Ok(id) = id.parse::<SourceId>() else {
         return gone(user, "Cette page");
@@ -189,14 +187,7 @@ pub async fn page_picture(
         .await
         .map_err(|e| ConsoleError::Task(e.to_string()))?;
     match drawn {
-        Ok(png) => Ok((
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "private, no-store"),
-            ],
-            png,
-        )
-            .into_response()),
+        Ok(png) => Ok(private_png(png)),
         Err(reason) => {
             tracing::warn!(source = %id, %reason, "page picture failed");
             message(

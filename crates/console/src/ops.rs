@@ -23,7 +23,7 @@
 use crate::auth::{csrf_refused, CurrentUser};
 use crate::charts::{self, Chart, Column};
 use crate::labels::{channel_label, REASONS};
-use crate::pages::{count_lines, message, CountLine};
+use crate::pages::{count_lines, forbidden, message, CountLine};
 use crate::time::{local, local_day};
 use crate::{render, AppState, ConsoleError};
 use axum::extract::{Form, Query, State};
@@ -36,6 +36,9 @@ use recueil_queue::Depth;
 use recueil_store::{Counts, Rejection, SourceState};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+/// What a role without access is told.
+const REFUSED: &str = "ne donne pas accès à l'exploitation";
 
 /// Days shown on the contributions-per-day chart.
 const CHART_DAYS: i64 = 14;
@@ -97,16 +100,6 @@ struct OpsPage {
 pub struct OpsQuery {
     rejoues: Option<u64>,
     ecartees: Option<u64>,
-}
-
-fn refuse(user: CurrentUser) -> Result<Response, ConsoleError> {
-    let role = user.role.label();
-    message(
-        StatusCode::FORBIDDEN,
-        Some(user),
-        "Accès refusé",
-        format!("Votre rôle ({role}) ne donne pas accès à l'exploitation."),
-    )
 }
 
 fn queue_kind(name: &str) -> &'static str {
@@ -208,7 +201,7 @@ pub async fn page(
     Query(q): Query<OpsQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_operate() {
-        return refuse(user);
+        return forbidden(user, REFUSED);
     }
     let c = state.store.counts().await?;
     let (depths, queue_error) = match &state.queue {
@@ -345,13 +338,20 @@ pub struct ReplayForm {
     reason: String,
 }
 
-/// The failed sources a form names: one, or `all`.
+/// The failed sources an operator's form names (one, or `all`), once the
+/// role and the form's token are checked; or the page that refuses it.
 async fn failed_ids(
     state: &AppState,
     user: &CurrentUser,
-    id: &str,
+    form: &ReplayForm,
 ) -> Result<Result<Vec<SourceId>, Response>, ConsoleError> {
-    let wanted: Option<SourceId> = match id {
+    if !user.role.can_operate() {
+        return forbidden(user.clone(), REFUSED).map(Err);
+    }
+    if !user.csrf_ok(&form.csrf) {
+        return Ok(Err(csrf_refused()));
+    }
+    let wanted: Option<SourceId> = match form.id.as_str() {
         "all" => None,
         one => match one.parse() {
             Ok(id) => Some(id),
@@ -382,13 +382,7 @@ pub async fn replay(
     user: CurrentUser,
     Form(form): Form<ReplayForm>,
 ) -> Result<Response, ConsoleError> {
-    if !user.role.can_operate() {
-        return refuse(user);
-    }
-    if !user.csrf_ok(&form.csrf) {
-        return Ok(csrf_refused());
-    }
-    let ids = match failed_ids(&state, &user, &form.id).await? {
+    let ids = match failed_ids(&state, &user, &form).await? {
         Ok(ids) => ids,
         Err(page) => return Ok(page),
     };
@@ -408,12 +402,10 @@ pub async fn discard(
     user: CurrentUser,
     Form(form): Form<ReplayForm>,
 ) -> Result<Response, ConsoleError> {
-    if !user.role.can_operate() {
-        return refuse(user);
-    }
-    if !user.csrf_ok(&form.csrf) {
-        return Ok(csrf_refused());
-    }
+    let ids = match failed_ids(&state, &user, &form).await? {
+        Ok(ids) => ids,
+        Err(page) => return Ok(page),
+    };
     let Ok(reason) = form.reason.parse::<Rejection>() else {
         return message(
             StatusCode::BAD_REQUEST,
@@ -421,10 +413,6 @@ pub async fn discard(
             "Motif manquant",
             format!("{:?} n'est pas un motif de rejet.", form.reason),
         );
-    };
-    let ids = match failed_ids(&state, &user, &form.id).await? {
-        Ok(ids) => ids,
-        Err(page) => return Ok(page),
     };
     let actor = format!("{} (console)", user.name);
     let mut n = 0;

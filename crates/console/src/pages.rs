@@ -157,6 +157,17 @@ pub(crate) fn message(
     Ok(r)
 }
 
+/// 403: "Votre rôle (…) {what}." — what the role may not do, in words.
+pub(crate) fn forbidden(user: CurrentUser, what: &str) -> Result<Response, ConsoleError> {
+    let role = user.role.label();
+    message(
+        StatusCode::FORBIDDEN,
+        Some(user),
+        "Accès refusé",
+        format!("Votre rôle ({role}) {what}."),
+    )
+}
+
 /// Unknown paths: the login form first, then a 404.
 pub async fn not_found(user: CurrentUser) -> Result<Response, ConsoleError> {
     message(

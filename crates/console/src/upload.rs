@@ -20,7 +20,7 @@
 
 use crate::auth::{csrf_refused, CurrentUser};
 use crate::labels::status_label;
-use crate::pages::message;
+use crate::pages::{forbidden, message};
 use crate::{render, AppState, ConsoleError};
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{Multipart, Query, State};
@@ -33,6 +33,9 @@ use recueil_store::{Intake, SourceState};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// What a role without access is told.
+const REFUSED: &str = "ne permet pas de déposer des scans";
+
 /// The largest scan accepted: a 40-page colour PDF at 300 dpi fits.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// The largest upload request (every file of one form together).
@@ -41,16 +44,6 @@ pub const MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
 const SCAN_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/tiff", "application/pdf"];
 /// A batch name: what staff write on the box of an urn's papers.
 const MAX_BATCH_CHARS: usize = 64;
-
-fn refuse_role(user: CurrentUser) -> Result<Response, ConsoleError> {
-    let role = user.role.label();
-    message(
-        StatusCode::FORBIDDEN,
-        Some(user),
-        "Accès refusé",
-        format!("Votre rôle ({role}) ne permet pas de déposer des scans."),
-    )
-}
 
 /// A batch name as typed, checked: letters, digits, space, `-`, `_`, `.`.
 fn batch_name(typed: &str) -> Result<String, String> {
@@ -178,7 +171,7 @@ pub async fn page(
     Query(q): Query<UploadQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_scan() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let (urns, recent) = known(&state).await?;
     render(&UploadPage {
@@ -220,7 +213,7 @@ pub async fn receive(
     mut multipart: Multipart,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_scan() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let wants_json = headers
         .get(header::ACCEPT)
@@ -485,7 +478,7 @@ pub async fn batch(
     Query(q): Query<BatchQuery>,
 ) -> Result<Response, ConsoleError> {
     if !(user.role.can_scan() || user.role.can_operate()) {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let mut rows = Vec::new();
     let mut waiting = 0;

@@ -19,7 +19,7 @@ use recueil_core::{
     Source, SourceId, Status,
 };
 use recueil_store::Store;
-use recueil_testkit::browser::{text_of, wait_url, Browser, Shots};
+use recueil_testkit::browser::{fill_login, submit_login, text_of, wait_url, Browser, Shots};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -208,25 +208,9 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
     // Anonymous: the queue sends to the login form.
     c.goto(&format!("{base}/revue")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
-    c.find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
+    fill_login(c, "alice", PASSWORD).await;
     shots.take(c, "connexion").await;
-    c.find(Locator::Css("#login-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(c).await;
     let queue_url = format!("{base}/revue");
     wait_url(c, "the queue", |u| u == queue_url).await;
     assert!(text_of(c, "table.queue caption")

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 
 mod common;
 
-use common::{fixture, get, login, post, send, session, try_login, PASSWORD};
+use common::{failed_source, fixture, get, login, post, send, session, try_login, PASSWORD};
 
 /// Stores `bytes` as a source and the contribution a worker would have made
 /// of it, waiting for review.
@@ -541,26 +541,14 @@ async fn recordings_are_served_with_range_requests() {
 async fn an_operator_replays_a_failed_source_and_the_history_names_them() {
     for db in TestDb::both().await {
         let c = console(db).await;
-        let bytes = b"RIFF\0\0\0\0WAVEfmt broken".to_vec();
-        let source = Source {
-            id: SourceId::new(),
-            channel: Channel::Voicemail,
-            sha256: recueil_core::sha256_hex(&bytes),
-            media_type: "audio/wav".into(),
-            size: bytes.len() as u64,
-            original_name: "casse.wav".into(),
-            received_at: Utc::now(),
-            caller_ref: None,
-            urn: None,
-            batch: None,
-            page: 0,
-        };
-        c.store.ingest(&source, &bytes).await.unwrap();
-        c.store.begin_attempt(source.id, 1).await.unwrap();
-        c.store
-            .record_failure(source.id, false, "casse.wav: not audio")
-            .await
-            .unwrap();
+        let source = failed_source(
+            &c.store,
+            Channel::Voicemail,
+            "casse.wav",
+            b"RIFF\0\0\0\0WAVEfmt broken",
+            "casse.wav: not audio",
+        )
+        .await;
         // A reviewer has no business here.
         let alice = login(&c.app, "alice").await;
         assert_eq!(

@@ -132,16 +132,7 @@ pub async fn run_inbox(
     }
 
     let workers_stop = shutdown.child_token();
-    let mut workers = tokio::task::JoinSet::new();
-    for process in processes {
-        workers.spawn(worker::run(
-            store.clone(),
-            queue.clone(),
-            process,
-            settings.clone(),
-            workers_stop.clone(),
-        ));
-    }
+    let mut workers = worker::spawn_all(store, &queue, processes, &settings, &workers_stop);
     loop {
         if served.iter().all(|c| memory.pending(*c) == 0) {
             break;

@@ -54,16 +54,7 @@ pub async fn serve_channels(
         RELAY_POLL,
         shutdown.clone(),
     ));
-    let mut workers = tokio::task::JoinSet::new();
-    for process in processes {
-        workers.spawn(worker::run(
-            store.clone(),
-            queue.clone(),
-            process,
-            settings.clone(),
-            shutdown.clone(),
-        ));
-    }
+    let mut workers = worker::spawn_all(&store, &queue, processes, &settings, &shutdown);
     let mut outcome = Ok(());
     while let Some(result) = workers.join_next().await {
         if let Ok(Err(e)) = result {

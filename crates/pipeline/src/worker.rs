@@ -45,6 +45,27 @@ impl Default for WorkerSettings {
     }
 }
 
+/// One [`run`] per process (channel), each on its own task, until `shutdown`.
+pub fn spawn_all(
+    store: &Store,
+    queue: &Queue,
+    processes: Vec<Arc<dyn Process>>,
+    settings: &WorkerSettings,
+    shutdown: &Shutdown,
+) -> tokio::task::JoinSet<Result<(), recueil_queue::QueueError>> {
+    let mut workers = tokio::task::JoinSet::new();
+    for process in processes {
+        workers.spawn(run(
+            store.clone(),
+            queue.clone(),
+            process,
+            settings.clone(),
+            shutdown.clone(),
+        ));
+    }
+    workers
+}
+
 /// Serves a channel's queue until `shutdown`, then returns once every job in
 /// hand is finished or handed back.
 pub async fn run(

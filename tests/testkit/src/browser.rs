@@ -186,3 +186,25 @@ pub async fn wait_text(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Types `name` and `password` into the console's login form (on screen).
+pub async fn fill_login(c: &Client, name: &str, password: &str) {
+    for (field, value) in [("#name", name), ("#password", password)] {
+        c.find(Locator::Css(field))
+            .await
+            .unwrap_or_else(|e| panic!("{field}: {e}"))
+            .send_keys(value)
+            .await
+            .expect("typed");
+    }
+}
+
+/// Submits the login form filled by [`fill_login`].
+pub async fn submit_login(c: &Client) {
+    c.find(Locator::Css("#login-form button"))
+        .await
+        .expect("the login button")
+        .click()
+        .await
+        .expect("clicked");
+}

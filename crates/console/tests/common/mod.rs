@@ -5,6 +5,9 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use chrono::Utc;
+use recueil_core::{Channel, Source, SourceId};
+use recueil_store::Store;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "un mot de passe assez long";
@@ -134,4 +137,39 @@ pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     body
+}
+
+/// A source as intake would record `bytes` arriving now under `name`.
+pub fn source(channel: Channel, name: &str, bytes: &[u8]) -> Source {
+    Source {
+        id: SourceId::new(),
+        channel,
+        sha256: recueil_core::sha256_hex(bytes),
+        media_type: "application/octet-stream".into(),
+        size: bytes.len() as u64,
+        original_name: name.into(),
+        received_at: Utc::now(),
+        caller_ref: None,
+        urn: None,
+        batch: None,
+        page: 0,
+    }
+}
+
+/// A source the worker failed for good with `reason`.
+pub async fn failed_source(
+    store: &Store,
+    channel: Channel,
+    name: &str,
+    bytes: &[u8],
+    reason: &str,
+) -> Source {
+    let source = source(channel, name, bytes);
+    store.ingest(&source, bytes).await.unwrap();
+    store.begin_attempt(source.id, 1).await.unwrap();
+    store
+        .record_failure(source.id, false, reason)
+        .await
+        .unwrap();
+    source
 }
