@@ -7,7 +7,7 @@
 
 use crate::auth::{csrf_refused, CurrentUser};
 use crate::labels::{channel_label, status_label, QUESTIONS, REASONS};
-use crate::pages::message;
+use crate::pages::{forbidden, message};
 use crate::{render, AppState, ConsoleError};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,6 +19,9 @@ use recueil_store::people::ClaimOutcome;
 use recueil_store::{Filter, Rejection, ReviewChange, ReviewError};
 use serde::Deserialize;
 use std::collections::HashMap;
+
+/// What a role without access is told.
+const REFUSED: &str = "ne permet pas la relecture des contributions";
 
 fn notice_label(done: &str) -> Option<&'static str> {
     match done {
@@ -54,16 +57,6 @@ async fn waiting(
     Ok(list)
 }
 
-fn refuse_role(user: CurrentUser) -> Result<Response, ConsoleError> {
-    let role = user.role.label();
-    message(
-        StatusCode::FORBIDDEN,
-        Some(user),
-        "Accès refusé",
-        format!("Votre rôle ({role}) ne permet pas la relecture des contributions."),
-    )
-}
-
 #[derive(Deserialize)]
 pub struct QueueQuery {
     canal: Option<String>,
@@ -95,7 +88,7 @@ pub async fn queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let channel = parse_channel(q.canal.as_deref());
     let claims: HashMap<SourceId, String> = state
@@ -253,6 +246,8 @@ struct ItemPage {
     original_name: String,
     media_type: String,
     engine: String,
+    /// The language the text was read in, when not the consultation's.
+    other_language: Option<String>,
     confidence: String,
     caller_ref: Option<String>,
     /// The browser can show the original itself (PNG, JPEG).
@@ -354,6 +349,7 @@ async fn item_page(
         original_name: s.original_name.clone(),
         media_type: s.media_type.clone(),
         engine: c.engine.to_string(),
+        other_language: c.language.clone().filter(|l| *l != state.policy.language),
         confidence: format!("{:.0} %", c.confidence * 100.0),
         caller_ref: s.caller_ref.clone(),
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
@@ -391,7 +387,7 @@ pub async fn item(
     Query(q): Query<ItemQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     let Ok(id) = id.parse::<SourceId>() else {
         return not_found(user);
@@ -451,7 +447,7 @@ pub async fn act(
     Form(form): Form<ActForm>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
-        return refuse_role(user);
+        return forbidden(user, REFUSED);
     }
     if !user.csrf_ok(&form.csrf) {
         return Ok(csrf_refused());

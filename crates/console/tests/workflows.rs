@@ -9,8 +9,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use chrono::Utc;
-use common::{fixture, get, login, multipart, post, send, session, Reply, BOUNDARY, PASSWORD};
+use common::{
+    failed_source, fixture, get, login, multipart, post, send, session, Reply, BOUNDARY, PASSWORD,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use recueil_console::auth::hash_password;
 use recueil_console::{router, AppState, ConsoleConfig, ScanTools};
@@ -373,19 +374,8 @@ async fn seed(
     text: &str,
     questions: &str,
 ) -> Source {
-    let source = Source {
-        id: recueil_core::SourceId::new(),
-        channel,
-        sha256: recueil_core::sha256_hex(bytes),
-        media_type: "application/octet-stream".into(),
-        size: bytes.len() as u64,
-        original_name: "seed".into(),
-        received_at: Utc::now(),
-        caller_ref: None,
-        urn: urn.map(|u| u.parse().unwrap()),
-        batch: None,
-        page: 0,
-    };
+    let mut source = common::source(channel, "seed", bytes);
+    source.urn = urn.map(|u| u.parse().unwrap());
     store.ingest(&source, bytes).await.unwrap();
     store.begin_attempt(source.id, 1).await.unwrap();
     store
@@ -516,30 +506,23 @@ async fn the_contributions_browser_filters_searches_and_exports_the_same_selecti
     }
 }
 
+/// Posts the operator's discard form as `token`'s session.
+async fn discard(app: &Router, token: &str, form: &[(&str, &str)]) -> Reply {
+    post(app, "/exploitation/ecarter", Some(&session(token)), form).await
+}
+
 #[tokio::test]
 async fn an_operator_sees_the_queues_and_discards_a_failed_source_in_their_name() {
     for db in TestDb::both().await {
         let c = console(db).await;
-        let bytes = b"not really a scan".to_vec();
-        let source = Source {
-            id: recueil_core::SourceId::new(),
-            channel: Channel::Ballot,
-            sha256: recueil_core::sha256_hex(&bytes),
-            media_type: "application/octet-stream".into(),
-            size: bytes.len() as u64,
-            original_name: "bizarre.bin".into(),
-            received_at: Utc::now(),
-            caller_ref: None,
-            urn: None,
-            batch: None,
-            page: 0,
-        };
-        c.store.ingest(&source, &bytes).await.unwrap();
-        c.store.begin_attempt(source.id, 1).await.unwrap();
-        c.store
-            .record_failure(source.id, false, "bizarre.bin: not an image")
-            .await
-            .unwrap();
+        let source = failed_source(
+            &c.store,
+            Channel::Ballot,
+            "bizarre.bin",
+            b"not really a scan",
+            "bizarre.bin: not an image",
+        )
+        .await;
         seed(
             &c.store,
             Channel::Ballot,
@@ -569,31 +552,23 @@ async fn an_operator_sees_the_queues_and_discards_a_failed_source_in_their_name(
 
         // A reviewer cannot; a forged form cannot.
         let alice = login(&c.app, "alice").await;
-        let refused = post(
+        let refused = discard(
             &c.app,
-            "/exploitation/ecarter",
-            Some(&session(&alice)),
+            &alice,
             &[("csrf", &csrf), ("id", &id), ("reason", "unreadable")],
         )
         .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
-        let forged = post(
-            &c.app,
-            "/exploitation/ecarter",
-            Some(&session(&olga)),
-            &[("id", &id), ("reason", "unreadable")],
-        )
-        .await;
+        let forged = discard(&c.app, &olga, &[("id", &id), ("reason", "unreadable")]).await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
         assert_eq!(
             c.store.source(source.id).await.unwrap().unwrap().state,
             SourceState::Failed
         );
 
-        let r = post(
+        let r = discard(
             &c.app,
-            "/exploitation/ecarter",
-            Some(&session(&olga)),
+            &olga,
             &[("csrf", &csrf), ("id", &id), ("reason", "unreadable")],
         )
         .await;
@@ -612,18 +587,16 @@ async fn an_operator_sees_the_queues_and_discards_a_failed_source_in_their_name(
         );
         assert_eq!(c.store.counts().await.unwrap().failed, 0);
         // Once done, again is nothing.
-        let r = post(
+        let r = discard(
             &c.app,
-            "/exploitation/ecarter",
-            Some(&session(&olga)),
+            &olga,
             &[("csrf", &csrf), ("id", &id), ("reason", "unreadable")],
         )
         .await;
         assert_eq!(r.location(), "/exploitation?ecartees=0");
-        let bad = post(
+        let bad = discard(
             &c.app,
-            "/exploitation/ecarter",
-            Some(&session(&olga)),
+            &olga,
             &[("csrf", &csrf), ("id", &id), ("reason", "because")],
         )
         .await;
@@ -722,4 +695,27 @@ async fn metrics_are_served_and_readiness_follows_the_broker() {
         "{}",
         metrics.body
     );
+}
+
+#[tokio::test]
+async fn a_message_in_another_language_is_shown_as_such_to_the_reviewer() {
+    let c = console(TestDb::sqlite()).await;
+    let alice = login(&c.app, "alice").await;
+    for (language, shown) in [("en", true), ("fr", false)] {
+        let bytes = language.as_bytes();
+        let source = common::source(Channel::Voicemail, "message.wav", bytes);
+        c.store.ingest(&source, bytes).await.unwrap();
+        c.store.begin_attempt(source.id, 1).await.unwrap();
+        let mut heard = contribution(&source, Status::NeedsReview, "Hello, I live alone", "1");
+        heard.language = Some(language.into());
+        c.store.record_contribution(&heard).await.unwrap();
+        let page = get(&c.app, &format!("/revue/{}", source.id), Some(&alice)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(
+            page.body
+                .contains("id=\"other-language\"><strong>en</strong>"),
+            shown,
+            "{language}"
+        );
+    }
 }

@@ -45,6 +45,9 @@ pub struct Policy {
     pub closing_time: DateTime<Utc>,
     /// Below this confidence, a text goes to human review.
     pub review_below: f32,
+    /// The consultation's language (ISO 639-1): a message read in another
+    /// one goes to a person, labelled with its language.
+    pub language: String,
 }
 
 impl Policy {
@@ -61,6 +64,7 @@ impl Default for Policy {
                 .expect("valid date")
                 .with_timezone(&Utc),
             review_below: 0.6,
+            language: "fr".into(),
         }
     }
 }

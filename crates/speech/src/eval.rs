@@ -188,7 +188,14 @@ pub fn evaluate(
     Ok(report)
 }
 
-fn degrade(rec: Recording, line: &Line, index: u64, name: &str) -> Result<Recording, EvalError> {
+/// `rec` as it would arrive through the simulated line (the line's seed
+/// moved by `index`, so each item gets its own noise).
+pub fn degrade(
+    rec: Recording,
+    line: &Line,
+    index: u64,
+    name: &str,
+) -> Result<Recording, EvalError> {
     let line = Line {
         seed: line.seed.wrapping_add(index),
         ..line.clone()

@@ -51,11 +51,37 @@ fn shared_speech() -> PathBuf {
     root().join("../shared/data/speech")
 }
 
+/// The default settings, language detection aside: every recording of
+/// these sets is French, and `other_languages_are_caught_and_french_stays_french`
+/// checks that the detector keeps them French (so their transcripts are the
+/// same with it), without paying its extra encoder pass in every test.
 fn config() -> SpeechConfig {
     SpeechConfig {
         threads: threads(),
+        detect_language: false,
         ..SpeechConfig::default()
     }
+}
+
+/// `base` with the default settings, language detection included.
+fn detecting() -> MutexGuard<'static, WhisperTranscriber> {
+    static DETECTING: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    let base = model("base");
+    drop(base); // fetched and verified; one recognition at a time still holds
+    let m = DETECTING.get_or_init(|| {
+        let dir = recueil_models::resolve_models_dir(
+            std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+            std::env::var_os("HOME").map(Into::into),
+        );
+        let config = SpeechConfig {
+            threads: threads(),
+            ..SpeechConfig::default()
+        };
+        Mutex::new(
+            WhisperTranscriber::load("base", &dir, &config).unwrap_or_else(|e| panic!("{e}")),
+        )
+    });
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn model(name: &'static str) -> MutexGuard<'static, WhisperTranscriber> {
@@ -255,4 +281,99 @@ fn tampered_model_is_refused_with_the_fix() {
     assert!(msg.contains("recueil models fetch"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(WhisperTranscriber::load("base", Path::new("/nonexistent"), &config()).is_err());
+}
+
+/// The language detector on whole sets: every French recording we have
+/// (the fixtures, FLEURS-fr clean and through the line, the short real
+/// commands) stays French, and the callers in English, Spanish and German
+/// are decoded in their language, labelled, and transcribed recognisably.
+/// Prints each recording's first language and its probability: the
+/// threshold (`other_language_min_prob`) is chosen from this table.
+///
+/// CI takes the fixtures and FLEURS-fr (clean); `RECUEIL_EVAL_FULL=1` adds
+/// FLEURS through the line and the 39 short commands (the whole table in
+/// crates/speech/README.md, about 10 minutes on 2 slow cores).
+#[test]
+fn other_languages_are_caught_and_french_stays_french() {
+    let full = std::env::var_os("RECUEIL_EVAL_FULL").is_some();
+    let t = detecting();
+    let min = t.config().other_language_min_prob;
+    let min_speech = t.config().language_min_speech_s;
+    let line = recueil_audio::telephone::Line::default();
+    let mut french: Vec<(String, recueil_audio::Recording)> = Vec::new();
+    let fixtures = root().join("fixtures/voicemail");
+    let mut sets = vec![fixtures.clone(), shared_speech().join("fleurs-fr")];
+    if full {
+        sets.push(shared_speech().join("ohf-speech-to-phrase-fr"));
+    }
+    for set in sets {
+        for item in read_manifest(&set).unwrap() {
+            let bytes = std::fs::read(&item.path).unwrap();
+            let name = item
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let rec = recueil_audio::decode(&bytes, &name, "", &t.config().audio).unwrap();
+            if full && set.ends_with("fleurs-fr") {
+                let on_line =
+                    recueil_speech::eval::degrade(rec.clone(), &line, french.len() as u64, &name)
+                        .unwrap();
+                french.push((format!("{name} (line)"), on_line));
+            }
+            french.push((name, rec));
+        }
+    }
+    let mut worst_french = 0.0f32;
+    for (name, rec) in &french {
+        let Some(guess) = t.identify_language(rec, name).unwrap() else {
+            continue;
+        };
+        eprintln!(
+            "fr  {name}: {} {:.2} ({:.1} s)",
+            guess.language, guess.probability, guess.speech_s
+        );
+        // Too little speech to ask: stays French whatever the guess.
+        let asked = guess.speech_s >= min_speech;
+        if asked && guess.language != "fr" {
+            worst_french = worst_french.max(guess.probability);
+        }
+    }
+    eprintln!(
+        "French recordings: {}; the surest other language among them: {worst_french:.2} (threshold {min:.2})",
+        french.len()
+    );
+    assert!(
+        worst_french < min,
+        "a French recording would be decoded in another language"
+    );
+
+    let table = std::fs::read_to_string(fixtures.join("languages.tsv")).unwrap();
+    let mut caught = 0;
+    for row in table.lines().skip(1) {
+        let mut cols = row.split('\t');
+        let (file, language, reference) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
+        let bytes = std::fs::read(fixtures.join(file)).unwrap();
+        let rec = recueil_audio::decode(&bytes, file, "", &t.config().audio).unwrap();
+        let guess = t.identify_language(&rec, file).unwrap().unwrap();
+        let tr = t.transcribe_bytes(&bytes, file, "audio/x-wav").unwrap();
+        let wer = recueil_eval::wer(reference, &tr.text);
+        eprintln!(
+            "{language}  {file}: {} {:.2} -> decoded in {}, WER {:.1} % | {}",
+            guess.language,
+            guess.probability,
+            tr.language,
+            100.0 * wer,
+            tr.text
+        );
+        assert_eq!(tr.language, language, "{file}");
+        assert!(wer < 0.5, "{file}: WER {wer:.3}: {}", tr.text);
+        caught += 1;
+    }
+    assert_eq!(caught, 3);
 }

@@ -30,7 +30,8 @@ fn script(media: &Media<'_>) -> String {
 /// `SLOW <seconds> <marker-path>` (writes the marker, then sleeps),
 /// `SLOW-ONCE <marker-path>` (the first time: writes the marker and sleeps
 /// a minute, to be killed; when the marker exists: a transcript),
-/// `SILENCE`; anything else is the transcript, heard as one segment over
+/// `SILENCE`, `LANG <code> <text>` (heard in that language); anything
+/// else is the transcript, heard as one segment over
 /// the recording's one second.
 pub struct ScriptedTranscriber;
 
@@ -72,6 +73,11 @@ impl Transcriber for ScriptedTranscriber {
                 let (secs, marker) = s[5..].split_once(' ').expect("SLOW <s> <marker>");
                 std::fs::write(marker, b"started").expect("marker");
                 std::thread::sleep(Duration::from_secs_f64(secs.parse().expect("seconds")));
+            }
+            s if s.starts_with("LANG ") => {
+                let (code, text) = s[5..].split_once(' ').expect("LANG <code> <text>");
+                transcript.language = code.into();
+                transcript.text = text.into();
             }
             s if s.starts_with("SLOW-ONCE ") => {
                 let marker = &s[10..];
@@ -386,6 +392,26 @@ mod tests {
         assert_eq!(c.redactions.len(), 1);
         assert_eq!(c.redactions[0].kind, MaskKind::Phone);
         assert!(c.text.ends_with("[téléphone]"), "{}", c.text);
+    }
+
+    #[test]
+    fn a_message_in_another_language_goes_to_a_person_labelled_with_it() {
+        let bytes = wav("LANG en I would like the neighbours to visit, question 2");
+        let c = voicemail_process()
+            .process(&source(&bytes), &bytes)
+            .expect("processed");
+        assert_eq!(c.status, Status::NeedsReview, "never published unread");
+        assert_eq!(c.language.as_deref(), Some("en"));
+        assert_eq!(
+            c.raw_text,
+            "I would like the neighbours to visit, question 2"
+        );
+        // The same words in French are published.
+        let bytes = wav("LANG fr je voudrais des visites, question 2");
+        let c = voicemail_process()
+            .process(&source(&bytes), &bytes)
+            .expect("processed");
+        assert_eq!(c.status, Status::Published);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!           -> classifier (explicit mention > content)
 //!           -> personal data masked in the publishable text; the timed
 //!              segments kept beside the raw text for the reviewer
-//!           -> status: `needs_review` when unsure, else `published`
+//!           -> status: `needs_review` when unsure or in another language
+//!              than the consultation's, else `published`
 //! ```
 
 use recueil_core::engine::{Classifier, Media, Transcriber};
@@ -57,8 +58,12 @@ impl Process for VoicemailWorker {
         let classification = self
             .classifier
             .classify(&transcript.text, QuestionSet::empty());
-        let unsure =
-            classification.needs_review || transcript.confidence < self.policy.review_below;
+        // A message in another language is kept in that language, for a
+        // person who reads it (or has it translated) to file.
+        let other_language = transcript.language != self.policy.language;
+        let unsure = classification.needs_review
+            || other_language
+            || transcript.confidence < self.policy.review_below;
         contribution.questions = classification.questions;
         contribution.evidence = classification.evidence;
         let (text, redactions) = mask_personal_data(&transcript.text);
