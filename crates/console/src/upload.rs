@@ -14,6 +14,8 @@
 //! - **Progressive**: the form posts every file at once and answers with a
 //!   page of results; with JavaScript, the page sends the files one by one
 //!   (`Accept: application/json`) and shows each file's progress and result.
+//! - **Traced to a person**: each page accepted gets `uploaded by NAME
+//!   (console), batch …` in its history (`recueil source ID`).
 //! - **Followed by batch**: `/depot/lot?lot=…` lists every page of the batch
 //!   with where it stands (waiting, published, in review, blank, refused
 //!   with the worker's reason) and refreshes itself while pages are waiting.
@@ -409,6 +411,20 @@ async fn store_file(
     match result {
         Ok(intakes) => {
             let duplicate = intakes.iter().all(|i| matches!(i, Intake::Duplicate(_)));
+            // Who brought each page in, in the page's own history (as the
+            // review and the operator's actions are).
+            for intake in &intakes {
+                if let Intake::Accepted(id) = intake {
+                    state
+                        .store
+                        .note_event(
+                            *id,
+                            "uploaded",
+                            &format!("uploaded by {} (console), batch {}", user.name, door.batch),
+                        )
+                        .await?;
+                }
+            }
             tracing::info!(
                 staff = %user.name,
                 batch = %door.batch,

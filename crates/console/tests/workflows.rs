@@ -181,6 +181,14 @@ async fn staff_upload_a_batch_and_each_file_is_checked_at_the_door() {
             );
         }
         assert!(sources.iter().any(|s| s.source.original_name == "evil.png"));
+        for s in &sources {
+            let history = c.store.events(s.source.id).await.unwrap();
+            assert!(
+                history.iter().any(|e| e.1 == "uploaded"
+                    && e.2 == format!("uploaded by sam (console), batch {BATCH}")),
+                "{history:?}"
+            );
+        }
         let pages: Vec<u32> = sources
             .iter()
             .filter(|s| s.source.original_name == "ballot-lot-3-pages.tif")
