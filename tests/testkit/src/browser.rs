@@ -95,6 +95,23 @@ impl Browser {
     }
 }
 
+impl Drop for Browser {
+    /// Chromium outlives a killed chromedriver: a test that panics before
+    /// closing its session would leave it running. Its processes are the
+    /// ones started with this session's profile folder.
+    fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(format!(
+                "--user-data-dir={}",
+                self._profile.path().display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// Numbered screenshots of a test's steps, in `target/console-screenshots/`.
 pub struct Shots {
     dir: PathBuf,
