@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recueil_core::SourceId;
+use recueil_store::SourceRecord;
 
 /// What a role without access is told.
 const REFUSED: &str = "ne donne pas accès aux originaux";
@@ -130,16 +131,35 @@ pub async fn original(
     if !user.role.can_review() {
         return forbidden(user, REFUSED);
     }
-    let Ok(id) = id.parse::<SourceId>() else {
-        return gone(user, "Cet original");
-    };
-    let Some(record) = state.store.source(id).await? else {
-        return gone(user, "Cet original");
-    };
-    let Some(bytes) = state.store.original(&record.source.sha256).await? else {
-        return gone(user, "Cet original (effacé par la rétention ?)");
+    let (record, bytes) = match with_original(&state, user, &id, ORIGINAL).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
     Ok(ranged(bytes, &record.source.media_type, &headers))
+}
+
+/// How a missing thing is named: (absent, purged).
+const ORIGINAL: (&str, &str) = ("Cet original", "Cet original (effacé par la rétention ?)");
+const PAGE: (&str, &str) = ("Cette page", "Cette page (effacée par la rétention ?)");
+
+/// The source named in the address and its original bytes, or the 404
+/// page saying which is missing (`what`: how to name it).
+async fn with_original(
+    state: &AppState,
+    user: CurrentUser,
+    id: &str,
+    (what, purged): (&str, &str),
+) -> Result<Result<(SourceRecord, Vec<u8>), Response>, ConsoleError> {
+    let Ok(id) = id.parse::<SourceId>() else {
+        return gone(user, what).map(Err);
+    };
+    let Some(record) = state.store.source(id).await? else {
+        return gone(user, what).map(Err);
+    };
+    let Some(bytes) = state.store.original(&record.source.sha256).await? else {
+        return gone(user, purged).map(Err);
+    };
+    Ok(Ok((record, bytes)))
 }
 
 pub async fn crop(
@@ -171,15 +191,14 @@ pub async fn page_picture(
     if !user.role.can_review() {
         return forbidden(user, REFUSED);
     }
-    let Ok(id) = id.parse::<SourceId>() else {
-        return gone(user, "Cette page");
+    let Some(tools) = state.scan else {
+        return gone(user, PAGE.0);
     };
-    let (Some(tools), Some(record)) = (state.scan, state.store.source(id).await?) else {
-        return gone(user, "Cette page");
+    let (record, bytes) = match with_original(&state, user.clone(), &id, PAGE).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
-    let Some(bytes) = state.store.original(&record.source.sha256).await? else {
-        return gone(user, "Cette page (effacée par la rétention ?)");
-    };
+    let id = record.source.id;
     let name = record.source.original_name.clone();
     let page = record.source.page;
     // Decoding and registering a 300 dpi page takes a CPU for a moment.

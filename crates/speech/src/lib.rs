@@ -321,9 +321,9 @@ impl WhisperTranscriber {
     ) -> Result<Transcript, SpeechError> {
         let started = Instant::now();
         let rate = recueil_audio::WHISPER_RATE as f32;
-        let nothing = |confidence: f32| Transcript {
+        let nothing = |confidence: f32, language: &str| Transcript {
             text: String::new(),
-            language: self.config.language.clone(),
+            language: language.to_string(),
             duration_s: recording.duration_s,
             speech_s: 0.0,
             confidence,
@@ -340,7 +340,7 @@ impl WhisperTranscriber {
                 duration_s = recording.duration_s,
                 "no speech: silent line"
             );
-            return Ok(nothing(1.0));
+            return Ok(nothing(1.0, &self.config.language));
         };
         let samples = &recording.samples[span.start..span.end];
         let offset_s = span.start as f32 / rate;
@@ -349,10 +349,6 @@ impl WhisperTranscriber {
             self.detect_language(samples, name)?
         } else {
             self.config.language.as_str()
-        };
-        let nothing = |confidence: f32| Transcript {
-            language: language.to_string(),
-            ..nothing(confidence)
         };
         let raw = self.run_whisper(samples, language, name)?;
         let recognised = raw.len();
@@ -367,7 +363,7 @@ impl WhisperTranscriber {
                 credits = flags.credits,
                 "no speech: only non-speech output"
             );
-            return Ok(nothing(if recognised == 0 { 0.9 } else { 0.8 }));
+            return Ok(nothing(if recognised == 0 { 0.9 } else { 0.8 }, language));
         }
         let mut confidence = geometric_mean(&kept);
         confidence = confidence.min(flags.confidence_cap());
