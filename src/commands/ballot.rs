@@ -59,7 +59,7 @@ pub struct EvalBallotsArgs {
     /// An evaluation directory with `truth.json` (e.g. fixtures/ballots).
     pub dir: PathBuf,
     /// Real scans to measure as well: a folder holding `tapuscorpus/` and
-    /// `testaments-de-poilus/` (e.g. shared/data/scans).
+    /// `testaments-de-poilus/` (e.g. fixtures/real/scans).
     #[arg(long, value_name = "DIR")]
     pub real: Option<PathBuf>,
     /// Print the report as JSON.

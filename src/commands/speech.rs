@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! recueil transcribe message.wav --json [--model base|base-q8_0] [--threads N]
-//! recueil eval transcribe ../shared/data/speech/fleurs-fr [--telephone] [--verbose] [--json]
+//! recueil eval transcribe fixtures/real/speech/fleurs-fr [--telephone] [--verbose] [--json]
 //! ```
 //!
 //! Both are synchronous and CPU-bound (whisper.cpp): call them outside the

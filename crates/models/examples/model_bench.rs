@@ -1,4 +1,4 @@
-//! Speed and WER of the installed models on shared/data/speech/fleurs-fr,
+//! Speed and WER of the installed models on fixtures/real/speech/fleurs-fr,
 //! interleaved clip by clip so that background load hits every model alike.
 //!
 //! ```text
@@ -27,7 +27,7 @@ fn main() {
     );
     let data = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/speech/fleurs-fr"
+        "/../../fixtures/real/speech/fleurs-fr"
     ));
     let tsv = std::fs::read_to_string(data.join("transcripts.tsv")).unwrap();
     let clips: Vec<(Vec<f32>, String)> = tsv

@@ -1,5 +1,5 @@
 //! The produced models load in whisper.cpp 1.8.3 (through whisper-rs 0.16)
-//! and transcribe French: the ten FLEURS recordings of shared/data/speech.
+//! and transcribe French: the ten FLEURS recordings of fixtures/real/speech.
 //!
 //! Uses the real model directory (`$RECUEIL_MODELS_DIR` or
 //! `~/.cache/recueil/models`), fetching into it when needed, so that CI and
@@ -27,9 +27,9 @@ const THREADS: i32 = 2;
 const MAX_WER: f64 = 0.45;
 const MAX_QUANT_DEGRADATION: f64 = 0.05;
 
-/// `../shared` beside the repository.
-fn shared_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+/// The real recordings committed with their licences (fixtures/real).
+fn real_speech() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/real/speech"))
 }
 
 fn read_wav(path: &std::path::Path) -> Vec<f32> {
@@ -102,9 +102,9 @@ fn produced_models_transcribe_french() {
     let names = ["base", "base-q8_0", "base-q5_0"];
     recueil_models::fetch_many(&names, &dir).unwrap_or_else(|e| panic!("{e}"));
 
-    let data = shared_dir().join("data/speech/fleurs-fr");
+    let data = real_speech().join("fleurs-fr");
     let tsv = std::fs::read_to_string(data.join("transcripts.tsv"))
-        .expect("shared/data/speech/fleurs-fr");
+        .expect("fixtures/real/speech/fleurs-fr");
     let clips: Vec<(String, Vec<f32>, String)> = tsv
         .lines()
         .skip(1)

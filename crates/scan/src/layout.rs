@@ -1,5 +1,5 @@
 //! The geometry of the B1 form, in millimetres from the page's top-left
-//! corner (A5 portrait), as specified in `shared/forms/bulletin-B1.md`. The
+//! corner (A5 portrait), as specified in `fixtures/forms/bulletin-B1.md`. The
 //! printer and the reader share these numbers so they cannot drift apart.
 
 pub const PAGE_W: f32 = 148.0;

@@ -13,14 +13,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ballots")
 }
 
-fn shared_scans() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("RECUEIL_SHARED") {
-        return Some(PathBuf::from(p).join("data/scans"));
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/data/scans"))
-        .find(|p| p.is_dir())
+/// The real scans committed with their licences (fixtures/real/scans).
+fn real_scans() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real/scans")
 }
 
 #[test]
@@ -93,11 +88,7 @@ fn evaluation_set() {
 
 #[test]
 fn real_scans_cursive_goes_to_review() {
-    let Some(scans) = shared_scans() else {
-        eprintln!("shared/data/scans not found: skipped");
-        return;
-    };
-    let results = eval::evaluate_real(&scans).expect("real scans read");
+    let results = eval::evaluate_real(&real_scans()).expect("real scans read");
     for r in &results {
         eprintln!(
             "{:<22} {:<55} CER {:>6.1} %  confidence {:.2}  review {}",
@@ -112,7 +103,7 @@ fn real_scans_cursive_goes_to_review() {
         .iter()
         .filter(|r| r.collection == RealCollection::TestamentsDePoilus)
         .collect();
-    assert!(!cursive.is_empty());
+    assert_eq!(cursive.len(), 6, "the six wills of fixtures/real/scans");
     for r in &cursive {
         assert!(
             r.needs_review,

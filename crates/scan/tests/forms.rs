@@ -7,16 +7,9 @@ use recueil_core::Urn;
 use recueil_scan::{page_count, pdf_bytes, png_bytes, render_form, BallotScanner};
 use std::path::PathBuf;
 
-/// The project's shared folder (beside the repository), if present.
-fn shared() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("RECUEIL_SHARED") {
-        return Some(PathBuf::from(p));
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|p| p.join("forms").is_dir())
+/// The City's reference renderings of the B1 form (fixtures/forms).
+fn forms() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/forms"))
 }
 
 /// Share of `a`'s ink pixels with ink of `b` within `r` pixels.
@@ -50,12 +43,8 @@ fn covered(a: &image::GrayImage, b: &image::GrayImage, r: i32) -> f32 {
 
 #[test]
 fn printed_form_matches_the_reference_geometry() {
-    let Some(shared) = shared() else {
-        eprintln!("shared/forms not found: skipped");
-        return;
-    };
     let mine = render_form(300.0, None).unwrap();
-    let reference = image::open(shared.join("forms/bulletin-B1-blank-300dpi.png"))
+    let reference = image::open(forms().join("bulletin-B1-blank-300dpi.png"))
         .unwrap()
         .to_luma8();
     assert_eq!(mine.dimensions(), reference.dimensions());
@@ -97,11 +86,7 @@ fn reads_back_a_printed_form_png_and_pdf() {
 
 #[test]
 fn the_reference_example_reads_as_its_urn() {
-    let Some(shared) = shared() else {
-        eprintln!("shared/forms not found: skipped");
-        return;
-    };
-    let bytes = std::fs::read(shared.join("forms/bulletin-B1-qr-example-300dpi.png")).unwrap();
+    let bytes = std::fs::read(forms().join("bulletin-B1-qr-example-300dpi.png")).unwrap();
     let r = BallotScanner::default()
         .read_page(&bytes, "example.png", 0)
         .unwrap();

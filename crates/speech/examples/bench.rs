@@ -5,7 +5,7 @@
 //! cargo run --release -p recueil-speech --example bench -- 2 3 base base-q8_0
 //! ```
 //!
-//! On the ten FLEURS recordings of shared/data/speech/fleurs-fr, clip by
+//! On the ten FLEURS recordings of fixtures/real/speech/fleurs-fr, clip by
 //! clip and interleaved (so that a load change on the machine hits both
 //! sides alike):
 //!
@@ -51,9 +51,9 @@ fn main() {
     };
     let data = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/speech/fleurs-fr"
+        "/../../fixtures/real/speech/fleurs-fr"
     ));
-    let items = recueil_speech::eval::read_manifest(&data).expect("shared/data/speech/fleurs-fr");
+    let items = recueil_speech::eval::read_manifest(&data).expect("fixtures/real/speech/fleurs-fr");
     let clips: Vec<(String, Vec<u8>)> = items
         .iter()
         .map(|i| (i.name.clone(), std::fs::read(&i.path).unwrap()))

@@ -3,7 +3,7 @@
 //! A test set is a folder with `transcripts.tsv`: a header line, then
 //! `file<TAB>transcript` per recording (an empty transcript means nobody
 //! speaks). Files are looked up beside the TSV, then in its `wav/`
-//! subfolder (both layouts of `shared/data/speech/`).
+//! subfolder (both layouts of `fixtures/real/speech/`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -224,18 +224,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_shared_layouts_and_the_fixtures_are_read() {
+    fn both_real_layouts_and_the_fixtures_are_read() {
         let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
         let fixtures = read_manifest(&root.join("fixtures/voicemail")).unwrap();
         assert!(fixtures.len() >= 10);
         assert!(fixtures.iter().any(|i| i.reference.is_empty()));
-        let shared = root.join("../shared/data/speech");
-        if shared.is_dir() {
-            assert_eq!(read_manifest(&shared.join("fleurs-fr")).unwrap().len(), 10);
-            let ohf = read_manifest(&shared.join("ohf-speech-to-phrase-fr")).unwrap();
-            assert_eq!(ohf.len(), 39);
-            assert!(ohf[0].path.parent().unwrap().ends_with("wav"));
-        }
+        let real = root.join("fixtures/real/speech");
+        assert_eq!(read_manifest(&real.join("fleurs-fr")).unwrap().len(), 10);
+        let ohf = read_manifest(&real.join("ohf-speech-to-phrase-fr")).unwrap();
+        assert_eq!(ohf.len(), 39);
+        assert!(ohf[0].path.parent().unwrap().ends_with("wav"));
     }
 
     #[test]

@@ -47,8 +47,9 @@ fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-fn shared_speech() -> PathBuf {
-    root().join("../shared/data/speech")
+/// The real recordings committed with their licences (fixtures/real).
+fn real_speech() -> PathBuf {
+    root().join("fixtures/real/speech")
 }
 
 /// The default settings, language detection aside: every recording of
@@ -182,7 +183,7 @@ fn voicemail_fixtures_are_transcribed() {
 }
 
 fn fleurs(telephone: bool) -> Report {
-    let items = read_manifest(&shared_speech().join("fleurs-fr")).unwrap();
+    let items = read_manifest(&real_speech().join("fleurs-fr")).unwrap();
     assert_eq!(items.len(), 10);
     let t = model("base");
     let line = recueil_audio::telephone::Line::default();
@@ -220,7 +221,7 @@ fn fleurs_at_telephone_quality_word_error_rate() {
 /// may be thrown away as empty.
 #[test]
 fn short_real_messages_are_not_thrown_away() {
-    let items = read_manifest(&shared_speech().join("ohf-speech-to-phrase-fr")).unwrap();
+    let items = read_manifest(&real_speech().join("ohf-speech-to-phrase-fr")).unwrap();
     assert_eq!(items.len(), 39);
     let t = model("base");
     let report = evaluate(&t, &items, None).unwrap();
@@ -302,9 +303,9 @@ fn other_languages_are_caught_and_french_stays_french() {
     let line = recueil_audio::telephone::Line::default();
     let mut french: Vec<(String, recueil_audio::Recording)> = Vec::new();
     let fixtures = root().join("fixtures/voicemail");
-    let mut sets = vec![fixtures.clone(), shared_speech().join("fleurs-fr")];
+    let mut sets = vec![fixtures.clone(), real_speech().join("fleurs-fr")];
     if full {
-        sets.push(shared_speech().join("ohf-speech-to-phrase-fr"));
+        sets.push(real_speech().join("ohf-speech-to-phrase-fr"));
     }
     for set in sets {
         for item in read_manifest(&set).unwrap() {
