@@ -20,7 +20,7 @@ use recueil_audio::telephone::Line;
 use recueil_audio::{AudioConfig, OverLimit};
 use recueil_core::engine::Transcript;
 use recueil_speech::eval::{evaluate, read_manifest, Report};
-use recueil_speech::{Decoding, SpeechConfig, WhisperTranscriber, DOMAIN_PROMPT};
+use recueil_speech::{Decoding, EncoderWindow, SpeechConfig, WhisperTranscriber, DOMAIN_PROMPT};
 use serde_json::json;
 
 /// Recognition settings shared by both commands.
@@ -47,6 +47,13 @@ pub struct SpeechOpts {
     /// Temperature fallbacks on badly decoded windows (0 to 2).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub fallbacks: u8,
+    /// Encode whisper's whole 30 s window for every message, instead of
+    /// the speech and --window-margin of padding.
+    #[arg(long)]
+    pub full_window: bool,
+    /// Seconds of padding the encoder reads after speech under 30 s.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub window_margin: f32,
     /// Give the decoder the consultation's vocabulary as a prompt.
     #[arg(long)]
     pub domain_prompt: bool,
@@ -71,6 +78,13 @@ impl SpeechOpts {
             decoding: match self.beam {
                 Some(n) if n > 1 => Decoding::Beam(n),
                 _ => Decoding::Greedy,
+            },
+            window: if self.full_window {
+                EncoderWindow::Full
+            } else {
+                EncoderWindow::Fitted {
+                    margin_s: self.window_margin,
+                }
             },
             temperature_fallbacks: self.fallbacks,
             prompt: self.domain_prompt.then(|| DOMAIN_PROMPT.to_string()),
@@ -208,7 +222,7 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
     }
     let c = transcriber.config();
     println!(
-        "{}{}: {} recordings, {:.1} s of audio; model {}, {} threads, {:?}",
+        "{}{}: {} recordings, {:.1} s of audio; model {}, {} threads, {:?}, {:?}",
         args.dir.display(),
         if args.telephone {
             " (telephone line)"
@@ -220,6 +234,7 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
         transcriber.model(),
         c.threads,
         c.decoding,
+        c.window,
     );
     let (edits, words) = report
         .items

@@ -29,7 +29,10 @@ const MAX_QUANT_DEGRADATION: f64 = 0.05;
 
 /// The real recordings committed with their licences (fixtures/real).
 fn real_speech() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/real/speech"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/real/speech"
+    ))
 }
 
 fn read_wav(path: &std::path::Path) -> Vec<f32> {

@@ -93,7 +93,9 @@ fn main() {
         cp.use_gpu(false);
         let bare_ctx = WhisperContext::new_with_params(&path, cp).unwrap();
         let mut state = bare_ctx.create_state().unwrap();
-        state.full(t.full_params(), &inputs[0].0).unwrap();
+        state
+            .full(t.full_params(inputs[0].0.len()), &inputs[0].0)
+            .unwrap();
 
         // Per clip and side, the fastest of the rounds: the usual robust
         // estimate on a machine whose load varies.
@@ -109,7 +111,7 @@ fn main() {
                 std::hint::black_box(tr);
 
                 let s = Instant::now();
-                state.full(t.full_params(), trimmed).unwrap();
+                state.full(t.full_params(trimmed.len()), trimmed).unwrap();
                 let text: String = state
                     .as_iter()
                     .map(|seg| seg.to_str_lossy().unwrap().into_owned())
@@ -118,7 +120,7 @@ fn main() {
                 std::hint::black_box(text);
 
                 let s = Instant::now();
-                state.full(t.full_params(), whole).unwrap();
+                state.full(t.full_params(whole.len()), whole).unwrap();
                 let text: String = state
                     .as_iter()
                     .map(|seg| seg.to_str_lossy().unwrap().into_owned())

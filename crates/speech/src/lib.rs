@@ -5,7 +5,8 @@
 //! bytes -> recueil-audio (decode, 16 kHz mono, duration cap, find speech)
 //!       -> nothing but silence or a click?  no_speech, whisper not called
 //!       -> language: French unless whisper is sure it is another one
-//!       -> whisper_full (in that language, greedy, no fallback)
+//!       -> whisper_full (in that language, greedy, no fallback, the
+//!          encoder's window fitted to the speech when it is under 30 s)
 //!       -> guards (annotations, credit lines, loops, lone courtesy words)
 //!       -> Transcript: text, segments with timestamps and confidence
 //! ```
@@ -44,6 +45,48 @@ pub enum Decoding {
     Beam(u8),
 }
 
+/// How much of whisper's 30 s window the encoder reads.
+///
+/// Whisper was trained on 30 s windows (1500 encoder frames of 20 ms) and
+/// whisper.cpp encodes a whole window whatever the length of the speech, so
+/// a 5 s message costs as much as a 30 s one. whisper.cpp's `audio_ctx`
+/// shortens the encoder's context to the frames that hold speech.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EncoderWindow {
+    /// Always the whole 30 s window.
+    Full,
+    /// Speech of 30 s or less: the encoder reads the speech plus this
+    /// margin (seconds) of the silence padding. Longer speech is decoded
+    /// with full windows (whisper.cpp moves by whole windows when a window
+    /// ends without a timestamp, which would skip audio past a short
+    /// context).
+    Fitted { margin_s: f32 },
+}
+
+impl EncoderWindow {
+    /// The `audio_ctx` for `n_samples` of 16 kHz speech: 0 (whisper.cpp's
+    /// full window) or the frames of the speech plus the margin.
+    pub fn audio_ctx(self, n_samples: usize) -> c_int {
+        const FRAMES: usize = 1500;
+        const SAMPLES_PER_FRAME: usize = 320; // 20 ms at 16 kHz
+        match self {
+            EncoderWindow::Full => 0,
+            EncoderWindow::Fitted { margin_s } => {
+                if n_samples > FRAMES * SAMPLES_PER_FRAME {
+                    return 0;
+                }
+                let margin = (margin_s.max(0.0) * 50.0).ceil() as usize;
+                let frames = n_samples.div_ceil(SAMPLES_PER_FRAME) + margin;
+                if frames >= FRAMES {
+                    0
+                } else {
+                    frames as c_int
+                }
+            }
+        }
+    }
+}
+
 /// Recognition settings. The defaults are the measured choice
 /// (crates/speech/README.md has the figures).
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +113,8 @@ pub struct SpeechConfig {
     /// Threads per transcription.
     pub threads: usize,
     pub decoding: Decoding,
+    /// The encoder's window: fitted to the speech or always 30 s.
+    pub window: EncoderWindow,
     /// Retries at higher temperature when a window decodes badly: 0 (the
     /// default) disables the fallback; each one may cost a full decode
     /// (1.4 s -> 12 s measured on noisy audio), so it is capped at 2.
@@ -104,6 +149,7 @@ impl Default for SpeechConfig {
                 .unwrap_or(2)
                 .clamp(1, 8),
             decoding: Decoding::Greedy,
+            window: EncoderWindow::Fitted { margin_s: 1.0 },
             temperature_fallbacks: 0,
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
@@ -146,7 +192,15 @@ impl From<SpeechError> for Failure {
 /// `Arc` between the worker's blocking threads.
 pub struct WhisperTranscriber {
     ctx: WhisperContext,
+    /// Decoder states for `whisper_full`.
     states: Mutex<Vec<WhisperState>>,
+    /// States for language detection only. whisper.cpp's detector encodes
+    /// with the context of the state's last `whisper_full` call (its
+    /// `audio_ctx` is kept in the state), so a pooled decoder state would
+    /// make the detector read 30 s after one message and 4 s after another;
+    /// these never decode, and always read the whole window the detector
+    /// was measured with.
+    detectors: Mutex<Vec<WhisperState>>,
     config: SpeechConfig,
     prompt_tokens: Vec<c_int>,
     model: String,
@@ -245,6 +299,7 @@ impl WhisperTranscriber {
         Ok(WhisperTranscriber {
             ctx,
             states: Mutex::new(Vec::new()),
+            detectors: Mutex::new(Vec::new()),
             config: config.clone(),
             prompt_tokens,
             model: label.to_string(),
@@ -260,14 +315,15 @@ impl WhisperTranscriber {
         &self.model
     }
 
-    /// The exact parameters of every `whisper_full` call, so that a
-    /// benchmark can compare with a bare call on the same footing.
-    pub fn full_params(&self) -> FullParams<'_, '_> {
-        self.full_params_in(&self.config.language)
+    /// The exact parameters of the `whisper_full` call on `n_samples` of
+    /// speech, so that a benchmark can compare with a bare call on the
+    /// same footing.
+    pub fn full_params(&self, n_samples: usize) -> FullParams<'_, '_> {
+        self.full_params_in(&self.config.language, n_samples)
     }
 
     /// [`Self::full_params`] decoding in `language`.
-    pub fn full_params_in<'a>(&'a self, language: &'a str) -> FullParams<'a, 'a> {
+    pub fn full_params_in<'a>(&'a self, language: &'a str, n_samples: usize) -> FullParams<'a, 'a> {
         let c = &self.config;
         let mut p = match c.decoding {
             Decoding::Greedy => FullParams::new(SamplingStrategy::Greedy { best_of: 1 }),
@@ -294,6 +350,8 @@ impl WhisperTranscriber {
             1 => 0.6,
             _ => 0.4,
         });
+        // Set at every call: whisper.cpp keeps it in the (pooled) state.
+        p.set_audio_ctx(c.window.audio_ctx(n_samples));
         p.set_no_speech_thold(c.no_speech_threshold);
         p.set_logprob_thold(c.logprob_threshold);
         if !self.prompt_tokens.is_empty() {
@@ -408,8 +466,12 @@ impl WhisperTranscriber {
         })
     }
 
-    fn take_state(&self, name: &str) -> Result<WhisperState, SpeechError> {
-        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
+    fn take_state(
+        &self,
+        pool: &Mutex<Vec<WhisperState>>,
+        name: &str,
+    ) -> Result<WhisperState, SpeechError> {
+        let pooled = pool.lock().ok().and_then(|mut pool| pool.pop());
         match pooled {
             Some(s) => Ok(s),
             None => self
@@ -468,7 +530,7 @@ impl WhisperTranscriber {
 
     fn guess_language(&self, samples: &[f32], name: &str) -> Result<LanguageGuess, SpeechError> {
         let own = own_language(&self.config.language);
-        let mut state = self.take_state(name)?;
+        let mut state = self.take_state(&self.detectors, name)?;
         let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
             name: name.to_string(),
             message: format!("language detection: {e}"),
@@ -478,7 +540,7 @@ impl WhisperTranscriber {
             .pcm_to_mel(window, self.config.threads)
             .map_err(failed)?;
         let (best, probs) = state.lang_detect(0, self.config.threads).map_err(failed)?;
-        if let Ok(mut pool) = self.states.lock() {
+        if let Ok(mut pool) = self.detectors.lock() {
             pool.push(state);
         }
         Ok(LanguageGuess {
@@ -496,13 +558,13 @@ impl WhisperTranscriber {
     ) -> Result<Vec<guards::RawSegment>, SpeechError> {
         // find_speech never returns an empty span; whisper-rs crashes on one.
         debug_assert!(!samples.is_empty());
-        let mut state = self.take_state(name)?;
+        let mut state = self.take_state(&self.states, name)?;
         let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
             name: name.to_string(),
             message: e.to_string(),
         };
         state
-            .full(self.full_params_in(language), samples)
+            .full(self.full_params_in(language, samples.len()), samples)
             .map_err(failed)?;
         let eot = self.ctx.token_eot();
         let mut out = Vec::new();
@@ -588,5 +650,29 @@ impl Transcriber for WhisperTranscriber {
     fn transcribe(&self, media: Media<'_>) -> Result<Transcript, Failure> {
         self.transcribe_bytes(media.bytes, media.name, media.media_type)
             .map_err(Failure::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EncoderWindow;
+
+    #[test]
+    fn the_encoder_window_fits_short_speech_only() {
+        let fitted = EncoderWindow::Fitted { margin_s: 1.0 };
+        let second = 16_000;
+        // 5 s: 250 frames of speech + 50 of margin.
+        assert_eq!(fitted.audio_ctx(5 * second), 300);
+        // A part of a frame counts as a frame.
+        assert_eq!(fitted.audio_ctx(5 * second + 1), 301);
+        // Speech plus margin reaching the window: the whole window.
+        assert_eq!(fitted.audio_ctx(29 * second), 0);
+        // Over 30 s, whisper.cpp walks through whole windows.
+        assert_eq!(fitted.audio_ctx(31 * second), 0);
+        assert_eq!(EncoderWindow::Full.audio_ctx(5 * second), 0);
+        assert_eq!(
+            EncoderWindow::Fitted { margin_s: -3.0 }.audio_ctx(second),
+            50
+        );
     }
 }
