@@ -114,6 +114,12 @@ enum EvalCommand {
     Redact(commands::review::EvalRedactArgs),
     /// Word error rate, real-time factor, empty and hallucination counts.
     Transcribe(commands::speech::EvalTranscribeArgs),
+    /// Write a test set as recueil hands it to whisper, through the
+    /// simulated telephone line or not (for other engines to read the same
+    /// samples).
+    Prepare(commands::speech::EvalPrepareArgs),
+    /// WER of another engine's transcripts, by recueil's normalisation.
+    Score(commands::speech::EvalScoreArgs),
     /// Tick accuracy, character error rate per font, review rate.
     Ballots(commands::ballot::EvalBallotsArgs),
 }
@@ -167,6 +173,8 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Transcribe(a)) => {
             Some(commands::speech::run_eval_transcribe(a, &config))
         }
+        Command::Eval(EvalCommand::Prepare(a)) => Some(commands::speech::run_eval_prepare(a)),
+        Command::Eval(EvalCommand::Score(a)) => Some(commands::speech::run_eval_score(a)),
         Command::Forms(c) => Some(commands::ballot::run_forms(c)),
         Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
         Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),

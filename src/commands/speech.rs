@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use recueil_audio::telephone::Line;
 use recueil_audio::{AudioConfig, OverLimit};
 use recueil_core::engine::Transcript;
-use recueil_speech::eval::{evaluate, read_manifest, Report};
+use recueil_speech::eval::{evaluate, read_hypotheses, read_manifest, write_prepared_set, Report};
 use recueil_speech::{Decoding, EncoderWindow, SpeechConfig, WhisperTranscriber, DOMAIN_PROMPT};
 use serde_json::json;
 
@@ -51,9 +51,14 @@ pub struct SpeechOpts {
     /// the speech and --window-margin of padding.
     #[arg(long)]
     pub full_window: bool,
-    /// Seconds of padding the encoder reads after speech under 30 s.
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-    pub window_margin: f32,
+    /// Seconds of padding the encoder reads after speech under 30 s
+    /// [default: the engine's measured choice].
+    #[arg(long, value_name = "SECONDS")]
+    pub window_margin: Option<f32>,
+    /// Shortest window the encoder reads, in seconds [default: the
+    /// engine's measured choice].
+    #[arg(long, value_name = "SECONDS")]
+    pub window_min: Option<f32>,
     /// Give the decoder the consultation's vocabulary as a prompt.
     #[arg(long)]
     pub domain_prompt: bool,
@@ -83,7 +88,8 @@ impl SpeechOpts {
                 EncoderWindow::Full
             } else {
                 EncoderWindow::Fitted {
-                    margin_s: self.window_margin,
+                    margin_s: self.window_margin.unwrap_or(EncoderWindow::MARGIN_S),
+                    min_s: self.window_min.unwrap_or(EncoderWindow::MIN_S),
                 }
             },
             temperature_fallbacks: self.fallbacks,
@@ -199,29 +205,19 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
     let transcriber = args.speech.load(config)?;
     let line = Line::default();
     let report = evaluate(&transcriber, &items, args.telephone.then_some(&line))?;
+    let c = transcriber.config();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report_json(args, &transcriber, &report))?
-        );
+        let mut value = figures(&report);
+        value["dir"] = json!(args.dir.display().to_string());
+        value["telephone"] = json!(args.telephone);
+        value["model"] = json!(transcriber.model());
+        value["threads"] = json!(c.threads);
+        value["decoding"] = json!(format!("{:?}", c.decoding));
+        value["window"] = json!(format!("{:?}", c.window));
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    if args.verbose {
-        for r in &report.items {
-            println!(
-                "{}\t{}/{}\t{:.2}s\tconf {:.2}{}\t{}",
-                r.name,
-                r.edits,
-                r.words,
-                r.seconds,
-                r.confidence,
-                if r.no_speech { "\tno_speech" } else { "" },
-                r.hypothesis
-            );
-        }
-    }
-    let c = transcriber.config();
-    println!(
+    let title = format!(
         "{}{}: {} recordings, {:.1} s of audio; model {}, {} threads, {:?}, {:?}",
         args.dir.display(),
         if args.telephone {
@@ -236,6 +232,89 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
         c.decoding,
         c.window,
     );
+    print_report(&title, &report, args.verbose);
+    Ok(())
+}
+
+/// `recueil eval prepare DIR OUT [--telephone]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalPrepareArgs {
+    /// A test set (a folder with `transcripts.tsv`).
+    pub dir: PathBuf,
+    /// Where to write its recordings as recueil hands them to whisper
+    /// (16 kHz mono 16-bit PCM WAV) with the same `transcripts.tsv`.
+    pub out: PathBuf,
+    /// Through the simulated telephone line first (the samples of
+    /// `recueil eval transcribe --telephone`).
+    #[arg(long)]
+    pub telephone: bool,
+}
+
+/// Writes a test set as recueil's decoder (and the simulated line) deliver
+/// it, so that other engines read the very samples recueil reads.
+pub fn run_eval_prepare(args: &EvalPrepareArgs) -> Result<()> {
+    let line = Line::default();
+    let n = write_prepared_set(&args.dir, &args.out, args.telephone.then_some(&line))?;
+    println!("{n} recordings written to {}", args.out.display());
+    Ok(())
+}
+
+/// `recueil eval score DIR HYPOTHESES [--json] [--verbose]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalScoreArgs {
+    /// The test set (a folder with `transcripts.tsv`).
+    pub dir: PathBuf,
+    /// Another engine's transcripts: a TSV with a header, then
+    /// `file<TAB>hypothesis<TAB>audio seconds<TAB>processing seconds`.
+    pub hypotheses: PathBuf,
+    /// One line per recording.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Scores another engine's transcripts with recueil's normalisation and
+/// counts, so that every engine of the speech benchmark is measured by the
+/// same rule.
+pub fn run_eval_score(args: &EvalScoreArgs) -> Result<()> {
+    let items = read_manifest(&args.dir)?;
+    let report = read_hypotheses(&items, &args.hypotheses)?;
+    if args.json {
+        let mut value = figures(&report);
+        value["dir"] = json!(args.dir.display().to_string());
+        value["hypotheses"] = json!(args.hypotheses.display().to_string());
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let title = format!(
+        "{} ({}): {} recordings, {:.1} s of audio",
+        args.dir.display(),
+        args.hypotheses.display(),
+        report.items.len(),
+        report.audio_s()
+    );
+    print_report(&title, &report, args.verbose);
+    Ok(())
+}
+
+fn print_report(title: &str, report: &Report, verbose: bool) {
+    if verbose {
+        for r in &report.items {
+            println!(
+                "{}\t{}/{}\t{:.2}s\tconf {:.2}{}\t{}",
+                r.name,
+                r.edits,
+                r.words,
+                r.seconds,
+                r.confidence,
+                if r.no_speech { "\tno_speech" } else { "" },
+                r.hypothesis
+            );
+        }
+    }
+    println!("{title}");
     let (edits, words) = report
         .items
         .iter()
@@ -256,19 +335,11 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
         report.hallucinations(),
         report.silent_items()
     );
-    Ok(())
 }
 
-fn report_json(
-    args: &EvalTranscribeArgs,
-    transcriber: &WhisperTranscriber,
-    report: &Report,
-) -> serde_json::Value {
+/// A report's figures and items as JSON.
+fn figures(report: &Report) -> serde_json::Value {
     json!({
-        "dir": args.dir.display().to_string(),
-        "telephone": args.telephone,
-        "model": transcriber.model(),
-        "threads": transcriber.config().threads,
         "recordings": report.items.len(),
         "audio_s": report.audio_s(),
         "wer": report.wer(),

@@ -29,7 +29,7 @@ mod wav;
 
 pub use dsp::{downmix, find_speech, resample, Span, TrimConfig};
 pub use error::AudioError;
-pub use wav::write_mulaw;
+pub use wav::{write_mulaw, write_pcm16};
 
 /// The sample rate Whisper expects.
 pub const WHISPER_RATE: u32 = 16_000;
@@ -235,6 +235,22 @@ pub fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pcm16_written_reads_back_the_same_samples() {
+        let samples: Vec<f32> = (0..1600).map(|i| ((i as f32) * 0.01).sin() * 0.5).collect();
+        let bytes = write_pcm16(&samples, WHISPER_RATE).unwrap();
+        let rec = decode(&bytes, "sine.wav", "", &AudioConfig::default()).unwrap();
+        assert_eq!(rec.codec, "wav/pcm");
+        assert_eq!(rec.samples.len(), samples.len());
+        let worst = rec
+            .samples
+            .iter()
+            .zip(&samples)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1.0 / 16_000.0, "{worst}");
+    }
 
     #[test]
     fn sniffing_ignores_names() {

@@ -251,6 +251,25 @@ fn decode_hound(bytes: &[u8], name: &str, max_frames: u64) -> Result<Interleaved
     })
 }
 
+/// Writes mono 16-bit PCM WAV (through `hound`): what the speech benchmark
+/// hands every engine, so that each reads the very same samples.
+pub fn write_pcm16(samples: &[f32], rate: u32) -> Result<Vec<u8>, String> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
+    let mut writer = hound::WavWriter::new(&mut out, spec).map_err(|e| e.to_string())?;
+    for &s in samples {
+        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+        writer.write_sample(v).map_err(|e| e.to_string())?;
+    }
+    writer.finalize().map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
+
 /// Writes mono 8-bit mu-law WAV (format tag 7), the way a telephone
 /// system stores what the line carried. Used to build fixtures.
 pub fn write_mulaw(samples: &[f32], rate: u32) -> Vec<u8> {

@@ -166,26 +166,144 @@ pub fn evaluate(
         let started = Instant::now();
         let transcript = transcriber.transcribe_recording(&recording, &item.name)?;
         seconds += started.elapsed().as_secs_f64();
-        let counts = wer_counts(&item.reference, &transcript.text);
         report.items.push(ItemResult {
-            name: item.name.clone(),
-            reference: item.reference.clone(),
-            hypothesis: transcript.text,
-            // Words said where nobody spoke are counted as hallucinations,
-            // not as edits against an empty reference.
-            edits: if counts.reference == 0 {
-                0
-            } else {
-                counts.edits
-            },
-            words: counts.reference,
-            audio_s: f64::from(recording.duration_s),
-            seconds,
             no_speech: transcript.no_speech,
             confidence: transcript.confidence,
+            ..score(
+                item,
+                transcript.text,
+                f64::from(recording.duration_s),
+                seconds,
+            )
         });
     }
     Ok(report)
+}
+
+/// One recording's result from its transcript, whoever wrote it (recueil
+/// or another engine, see [`read_hypotheses`]).
+pub fn score(item: &Item, hypothesis: String, audio_s: f64, seconds: f64) -> ItemResult {
+    let counts = wer_counts(&item.reference, &hypothesis);
+    ItemResult {
+        name: item.name.clone(),
+        reference: item.reference.clone(),
+        no_speech: normalise(&hypothesis).is_empty(),
+        hypothesis,
+        // Words said where nobody spoke are counted as hallucinations,
+        // not as edits against an empty reference.
+        edits: if counts.reference == 0 {
+            0
+        } else {
+            counts.edits
+        },
+        words: counts.reference,
+        audio_s,
+        seconds,
+        confidence: 0.0,
+    }
+}
+
+/// Scores another engine's transcripts of a test set: `hypotheses` is a
+/// TSV file with a header line, then `file<TAB>hypothesis<TAB>audio
+/// seconds<TAB>processing seconds` per recording. Every recording of the
+/// set must have its line (a missing one is an error naming it, never a
+/// silent gap in the figures).
+pub fn read_hypotheses(items: &[Item], hypotheses: &Path) -> Result<Report, EvalError> {
+    let text = std::fs::read_to_string(hypotheses).map_err(|source| EvalError::Io {
+        path: hypotheses.to_path_buf(),
+        source,
+    })?;
+    let bad = |line: usize, message: String| EvalError::Manifest {
+        path: hypotheses.to_path_buf(),
+        line,
+        message,
+    };
+    let mut rows = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 && line.starts_with("file\t") || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, hypothesis, audio_s, seconds] = cols[..] else {
+            return Err(bad(
+                i + 1,
+                format!("expected 4 columns, found {}", cols.len()),
+            ));
+        };
+        let number = |v: &str, what: &str| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| bad(i + 1, format!("{what} `{v}` is not a number of seconds")))
+        };
+        let row = (
+            hypothesis.to_string(),
+            number(audio_s, "audio")?,
+            number(seconds, "processing")?,
+        );
+        if rows.insert(file.to_string(), row).is_some() {
+            return Err(bad(i + 1, format!("`{file}` is listed twice")));
+        }
+    }
+    let mut report = Report::default();
+    for item in items {
+        let (hypothesis, audio_s, seconds) = rows
+            .remove(&item.name)
+            .ok_or_else(|| bad(0, format!("no transcript for `{}`", item.name)))?;
+        report.items.push(score(item, hypothesis, audio_s, seconds));
+    }
+    if let Some(file) = rows.keys().next() {
+        return Err(bad(0, format!("`{file}` is not in the test set")));
+    }
+    Ok(report)
+}
+
+/// Writes `dir`'s recordings as recueil hands them to whisper (decoded,
+/// 16 kHz mono; through the simulated line first when `telephone` is
+/// given), as 16-bit PCM WAV into `out` with the same `transcripts.tsv`:
+/// the samples `evaluate` transcribes (same line seed per item), for
+/// other engines to read. Returns the number of recordings written.
+pub fn write_prepared_set(
+    dir: &Path,
+    out: &Path,
+    telephone: Option<&Line>,
+) -> Result<usize, EvalError> {
+    let items = read_manifest(dir)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EvalError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut tsv = String::from("file\ttranscript\n");
+    for (index, item) in items.iter().enumerate() {
+        let bytes = std::fs::read(&item.path).map_err(io(&item.path))?;
+        let rec = recueil_audio::decode(
+            &bytes,
+            &item.name,
+            "",
+            &recueil_audio::AudioConfig::default(),
+        )
+        .map_err(SpeechError::from)?;
+        let rec = match telephone {
+            Some(line) => degrade(rec, line, index as u64, &item.name)?,
+            None => rec,
+        };
+        let wav = recueil_audio::write_pcm16(&rec.samples, recueil_audio::WHISPER_RATE).map_err(
+            |detail| {
+                EvalError::Speech(SpeechError::Audio(recueil_audio::AudioError::Corrupt {
+                    name: item.name.clone(),
+                    detail,
+                }))
+            },
+        )?;
+        let target = out.join(&item.name);
+        std::fs::write(&target, wav).map_err(io(&target))?;
+        tsv.push_str(&format!("{}\t{}\n", item.name, item.reference));
+    }
+    let manifest = out.join("transcripts.tsv");
+    std::fs::write(&manifest, tsv).map_err(io(&manifest))?;
+    Ok(items.len())
 }
 
 /// `rec` as it would arrive through the simulated line (the line's seed
@@ -239,22 +357,12 @@ mod tests {
     #[test]
     fn report_counts() {
         let r = |reference: &str, hypothesis: &str| {
-            let counts = wer_counts(reference, hypothesis);
-            ItemResult {
+            let item = Item {
+                path: PathBuf::new(),
                 name: String::new(),
                 reference: reference.into(),
-                hypothesis: hypothesis.into(),
-                edits: if counts.reference == 0 {
-                    0
-                } else {
-                    counts.edits
-                },
-                words: counts.reference,
-                audio_s: 2.0,
-                seconds: 1.0,
-                no_speech: hypothesis.is_empty(),
-                confidence: 1.0,
-            }
+            };
+            score(&item, hypothesis.into(), 2.0, 1.0)
         };
         let report = Report {
             items: vec![
@@ -269,5 +377,41 @@ mod tests {
         assert_eq!(report.hallucinations(), 1);
         assert_eq!(report.silent_items(), 2);
         assert_eq!(report.rtf(), 0.5);
+    }
+
+    #[test]
+    fn other_engines_transcripts_are_scored_and_checked() {
+        let dir = std::env::temp_dir().join(format!("recueil-hyp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let item = |name: &str, reference: &str| Item {
+            path: dir.join(name),
+            name: name.into(),
+            reference: reference.into(),
+        };
+        let items = [item("a.wav", "un deux"), item("b.wav", "")];
+        let write = |text: &str| {
+            let p = dir.join("h.tsv");
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let h = write(
+            "file\thypothesis\taudio_s\tseconds\na.wav\tUn, trois.\t2\t0.5\nb.wav\t\t1\t0.1\n",
+        );
+        let report = read_hypotheses(&items, &h).unwrap();
+        assert_eq!(report.wer(), 0.5);
+        assert_eq!(report.hallucinations(), 0);
+        assert!((report.rtf() - 0.2).abs() < 1e-9);
+        let err = |text: &str| {
+            read_hypotheses(&items, &write(text))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("file\th\ta\ts\na.wav\tun\t2\t1\n").contains("no transcript for `b.wav`"));
+        assert!(err("a.wav\tun\t2\n").contains("expected 4 columns"));
+        assert!(err("a.wav\tun\t2\tsoon\nb.wav\t\t1\t1\n").contains("`soon` is not a number"));
+        assert!(err("a.wav\tun\t2\t1\na.wav\tun\t2\t1\n").contains("listed twice"));
+        assert!(err("a.wav\tun\t2\t1\nb.wav\t\t1\t1\nc.wav\tx\t1\t1\n")
+            .contains("`c.wav` is not in the test set"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

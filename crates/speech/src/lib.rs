@@ -55,15 +55,20 @@ pub enum Decoding {
 pub enum EncoderWindow {
     /// Always the whole 30 s window.
     Full,
-    /// Speech of 30 s or less: the encoder reads the speech plus this
-    /// margin (seconds) of the silence padding. Longer speech is decoded
-    /// with full windows (whisper.cpp moves by whole windows when a window
-    /// ends without a timestamp, which would skip audio past a short
-    /// context).
-    Fitted { margin_s: f32 },
+    /// Speech of 30 s or less: the encoder reads the speech plus `margin_s`
+    /// of the silence padding, and at least `min_s` in all (on a word or
+    /// two, a window of a few seconds loses words: measured in the README).
+    /// Longer speech is decoded with full windows (whisper.cpp moves by
+    /// whole windows when a window ends without a timestamp, which would
+    /// skip audio past a short context).
+    Fitted { margin_s: f32, min_s: f32 },
 }
 
 impl EncoderWindow {
+    /// The measured choice (crates/speech/README.md, "Encoder window").
+    pub const MARGIN_S: f32 = 2.0;
+    pub const MIN_S: f32 = 10.0;
+
     /// The `audio_ctx` for `n_samples` of 16 kHz speech: 0 (whisper.cpp's
     /// full window) or the frames of the speech plus the margin.
     pub fn audio_ctx(self, n_samples: usize) -> c_int {
@@ -71,12 +76,13 @@ impl EncoderWindow {
         const SAMPLES_PER_FRAME: usize = 320; // 20 ms at 16 kHz
         match self {
             EncoderWindow::Full => 0,
-            EncoderWindow::Fitted { margin_s } => {
+            EncoderWindow::Fitted { margin_s, min_s } => {
                 if n_samples > FRAMES * SAMPLES_PER_FRAME {
                     return 0;
                 }
                 let margin = (margin_s.max(0.0) * 50.0).ceil() as usize;
-                let frames = n_samples.div_ceil(SAMPLES_PER_FRAME) + margin;
+                let least = (min_s.max(0.0) * 50.0).ceil() as usize;
+                let frames = (n_samples.div_ceil(SAMPLES_PER_FRAME) + margin).max(least);
                 if frames >= FRAMES {
                     0
                 } else {
@@ -149,7 +155,10 @@ impl Default for SpeechConfig {
                 .unwrap_or(2)
                 .clamp(1, 8),
             decoding: Decoding::Greedy,
-            window: EncoderWindow::Fitted { margin_s: 1.0 },
+            window: EncoderWindow::Fitted {
+                margin_s: EncoderWindow::MARGIN_S,
+                min_s: EncoderWindow::MIN_S,
+            },
             temperature_fallbacks: 0,
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
@@ -659,20 +668,31 @@ mod tests {
 
     #[test]
     fn the_encoder_window_fits_short_speech_only() {
-        let fitted = EncoderWindow::Fitted { margin_s: 1.0 };
+        let fitted = EncoderWindow::Fitted {
+            margin_s: 1.0,
+            min_s: 0.0,
+        };
         let second = 16_000;
         // 5 s: 250 frames of speech + 50 of margin.
         assert_eq!(fitted.audio_ctx(5 * second), 300);
         // A part of a frame counts as a frame.
         assert_eq!(fitted.audio_ctx(5 * second + 1), 301);
+        // At least min_s.
+        let at_least_8 = EncoderWindow::Fitted {
+            margin_s: 1.0,
+            min_s: 8.0,
+        };
+        assert_eq!(at_least_8.audio_ctx(2 * second), 400);
+        assert_eq!(at_least_8.audio_ctx(10 * second), 550);
         // Speech plus margin reaching the window: the whole window.
         assert_eq!(fitted.audio_ctx(29 * second), 0);
         // Over 30 s, whisper.cpp walks through whole windows.
         assert_eq!(fitted.audio_ctx(31 * second), 0);
         assert_eq!(EncoderWindow::Full.audio_ctx(5 * second), 0);
-        assert_eq!(
-            EncoderWindow::Fitted { margin_s: -3.0 }.audio_ctx(second),
-            50
-        );
+        let negative = EncoderWindow::Fitted {
+            margin_s: -3.0,
+            min_s: -1.0,
+        };
+        assert_eq!(negative.audio_ctx(second), 50);
     }
 }

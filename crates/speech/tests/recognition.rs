@@ -378,3 +378,113 @@ fn other_languages_are_caught_and_french_stays_french() {
     }
     assert_eq!(caught, 3);
 }
+
+/// A 3-minute message, made of every real French recording that speaks
+/// (the ten FLEURS sentences, then the seven voicemail fixtures that say
+/// something, 1 s of silence between them): transcribed whole and in
+/// order. whisper.cpp walks through it 30 s at a time; a window skipped, a
+/// window decoded twice or the pieces shuffled would each show here.
+///
+/// The check aligns the reference words of the pieces, in order, with the
+/// transcript's words (longest common subsequence: a monotone alignment,
+/// so words recognised out of order do not count), then asks that every
+/// piece has at least half of its words found in its place, and that the
+/// transcript is not much longer than what was said (a repeated window).
+#[test]
+fn a_three_minute_message_is_transcribed_whole_and_in_order() {
+    let rate = recueil_audio::WHISPER_RATE as usize;
+    let t = model("base");
+    let mut pieces: Vec<(String, Vec<String>)> = Vec::new();
+    let mut samples: Vec<f32> = Vec::new();
+    let fleurs = read_manifest(&real_speech().join("fleurs-fr")).unwrap();
+    let fixtures = read_manifest(&root().join("fixtures/voicemail")).unwrap();
+    let speaking = fixtures
+        .into_iter()
+        .filter(|i| !i.reference.is_empty() && i.name != "lead20-visites.wav");
+    for item in fleurs.into_iter().chain(speaking) {
+        let bytes = std::fs::read(&item.path).unwrap();
+        let rec = recueil_audio::decode(&bytes, &item.name, "", &t.config().audio).unwrap();
+        samples.extend_from_slice(&rec.samples);
+        samples.extend(std::iter::repeat_n(0.0, rate));
+        pieces.push((item.name, recueil_eval::normalise(&item.reference)));
+    }
+    let duration_s = samples.len() as f32 / rate as f32;
+    assert!(duration_s >= 180.0, "only {duration_s:.0} s");
+    let recording = recueil_audio::Recording {
+        samples,
+        duration_s,
+        truncated: false,
+        codec: "concatenation",
+        source_rate: recueil_audio::WHISPER_RATE,
+        source_channels: 1,
+    };
+    let started = std::time::Instant::now();
+    let tr = t.transcribe_recording(&recording, "three-minutes").unwrap();
+    let heard = recueil_eval::normalise(&tr.text);
+    let said: usize = pieces.iter().map(|(_, w)| w.len()).sum();
+    let found = found_in_order(&pieces, &heard);
+    for ((name, words), n) in pieces.iter().zip(&found) {
+        eprintln!("{name}: {n}/{} words found in place", words.len());
+    }
+    let total: usize = found.iter().sum();
+    eprintln!(
+        "{duration_s:.0} s in {:.0} s: {} segments, {} words heard, {said} said, {total} found in order",
+        started.elapsed().as_secs_f32(),
+        tr.segments.len(),
+        heard.len()
+    );
+    for ((name, words), n) in pieces.iter().zip(&found) {
+        assert!(
+            2 * n >= words.len(),
+            "{name}: {n} of {} words found in place: dropped or out of order",
+            words.len()
+        );
+    }
+    assert!(4 * total >= 3 * said, "{total} of {said} words in order");
+    assert!(
+        heard.len() * 100 <= said * 115,
+        "{} words heard for {said} said: a window repeated?",
+        heard.len()
+    );
+    // Segments come in time order, inside the recording.
+    for pair in tr.segments.windows(2) {
+        assert!(pair[0].start_s <= pair[1].start_s, "{:?}", pair);
+    }
+    assert!(tr.segments.last().unwrap().end_s <= duration_s + 1.0);
+}
+
+/// For each piece, how many of its words the longest common subsequence of
+/// (all pieces' words, in order) and `heard` keeps.
+fn found_in_order(pieces: &[(String, Vec<String>)], heard: &[String]) -> Vec<usize> {
+    let said: Vec<(usize, &String)> = pieces
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, words))| words.iter().map(move |w| (p, w)))
+        .collect();
+    let (n, m) = (said.len(), heard.len());
+    // lcs[i][j]: LCS of said[i..] and heard[j..].
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if *said[i].1 == heard[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut found = vec![0; pieces.len()];
+    let (mut i, mut j) = (0, 0);
+    while i < n && j < m {
+        if *said[i].1 == heard[j] {
+            found[said[i].0] += 1;
+            i += 1;
+            j += 1;
+        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    found
+}
