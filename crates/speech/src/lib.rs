@@ -4,9 +4,10 @@
 //! ```text
 //! bytes -> recueil-audio (decode, 16 kHz mono, duration cap, find speech)
 //!       -> nothing but silence or a click?  no_speech, whisper not called
-//!       -> language: French unless whisper is sure it is another one
-//!       -> whisper_full (in that language, greedy, no fallback, the
-//!          encoder's window fitted to the speech when it is under 30 s)
+//!       -> whisper_full in French (greedy, no fallback, the encoder's
+//!          window fitted to the speech when it is under 30 s)
+//!       -> language: whisper's detector on the same window; a message it
+//!          is sure is in another language is decoded again in that one
 //!       -> guards (annotations, credit lines, loops, lone courtesy words)
 //!       -> Transcript: text, segments with timestamps and confidence
 //! ```
@@ -201,15 +202,8 @@ impl From<SpeechError> for Failure {
 /// `Arc` between the worker's blocking threads.
 pub struct WhisperTranscriber {
     ctx: WhisperContext,
-    /// Decoder states for `whisper_full`.
+    /// Decoder states (whisper.cpp's working memory), reused.
     states: Mutex<Vec<WhisperState>>,
-    /// States for language detection only. whisper.cpp's detector encodes
-    /// with the context of the state's last `whisper_full` call (its
-    /// `audio_ctx` is kept in the state), so a pooled decoder state would
-    /// make the detector read 30 s after one message and 4 s after another;
-    /// these never decode, and always read the whole window the detector
-    /// was measured with.
-    detectors: Mutex<Vec<WhisperState>>,
     config: SpeechConfig,
     prompt_tokens: Vec<c_int>,
     model: String,
@@ -308,7 +302,6 @@ impl WhisperTranscriber {
         Ok(WhisperTranscriber {
             ctx,
             states: Mutex::new(Vec::new()),
-            detectors: Mutex::new(Vec::new()),
             config: config.clone(),
             prompt_tokens,
             model: label.to_string(),
@@ -411,13 +404,7 @@ impl WhisperTranscriber {
         };
         let samples = &recording.samples[span.start..span.end];
         let offset_s = span.start as f32 / rate;
-        let enough = (samples.len() as f32 / rate) >= self.config.language_min_speech_s;
-        let language = if self.config.detect_language && enough {
-            self.detect_language(samples, name)?
-        } else {
-            self.config.language.as_str()
-        };
-        let raw = self.run_whisper(samples, language, name)?;
+        let (raw, language) = self.recognise(samples, name)?;
         let recognised = raw.len();
         let (kept, flags) = guards::apply(raw);
         let whisper_s = started.elapsed().as_secs_f32();
@@ -475,12 +462,8 @@ impl WhisperTranscriber {
         })
     }
 
-    fn take_state(
-        &self,
-        pool: &Mutex<Vec<WhisperState>>,
-        name: &str,
-    ) -> Result<WhisperState, SpeechError> {
-        let pooled = pool.lock().ok().and_then(|mut pool| pool.pop());
+    fn take_state(&self, name: &str) -> Result<WhisperState, SpeechError> {
+        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
         match pooled {
             Some(s) => Ok(s),
             None => self
@@ -493,9 +476,59 @@ impl WhisperTranscriber {
         }
     }
 
-    /// What whisper's detector makes of a recording's speech (the first
-    /// 30 s of it): its first language and that language's probability;
-    /// `None` when nobody speaks. For measuring the detector on whole sets.
+    fn give_back(&self, state: WhisperState) {
+        if let Ok(mut pool) = self.states.lock() {
+            pool.push(state);
+        }
+    }
+
+    /// Decodes `samples` (speech, trimmed) in the consultation's language,
+    /// then, when there is enough speech and detection is on, asks
+    /// whisper's detector about the same window; a message it is sure
+    /// ([`SpeechConfig::other_language_min_prob`]) is in another language
+    /// is decoded again in that one. Returns the segments and the language
+    /// they are in.
+    ///
+    /// Why decode first: whisper.cpp's detector encodes with the window of
+    /// the state's last `whisper_full` call (`audio_ctx` is kept in the
+    /// state, and no other call sets it). Asked after the decode, it reads
+    /// the window fitted to this very message, at a fraction of the cost
+    /// of a whole 30 s window, and always the same window for the same
+    /// message. A French message (nearly all of them) costs one decode and
+    /// one fitted encoder pass; another language costs a second decode.
+    fn recognise(
+        &self,
+        samples: &[f32],
+        name: &str,
+    ) -> Result<(Vec<guards::RawSegment>, &'static str), SpeechError> {
+        let own = own_language(&self.config.language);
+        let rate = recueil_audio::WHISPER_RATE as f32;
+        let enough = (samples.len() as f32 / rate) >= self.config.language_min_speech_s;
+        let mut state = self.take_state(name)?;
+        let mut raw = self.run_whisper(&mut state, samples, own, name)?;
+        let mut language = own;
+        if self.config.detect_language && enough {
+            let guess = self.detect_after_decode(&mut state, samples, name)?;
+            if guess.language != own && guess.probability >= self.config.other_language_min_prob {
+                language = guess.language;
+                raw = self.run_whisper(&mut state, samples, language, name)?;
+            }
+            tracing::info!(
+                input = name,
+                detected = guess.language,
+                probability = guess.probability,
+                decoded_in = language,
+                "language"
+            );
+        }
+        self.give_back(state);
+        Ok((raw, language))
+    }
+
+    /// What whisper's detector makes of a recording's speech, exactly as
+    /// [`Self::transcribe_recording`] asks it (after a decode that sets the
+    /// window): its first language and that language's probability; `None`
+    /// when nobody speaks. For measuring the detector on whole sets.
     pub fn identify_language(
         &self,
         recording: &Recording,
@@ -508,38 +541,23 @@ impl WhisperTranscriber {
         ) else {
             return Ok(None);
         };
-        self.guess_language(&recording.samples[span.start..span.end], name)
-            .map(Some)
+        let samples = &recording.samples[span.start..span.end];
+        let mut state = self.take_state(name)?;
+        self.run_whisper(&mut state, samples, own_language(&self.config.language), name)?;
+        let guess = self.detect_after_decode(&mut state, samples, name);
+        self.give_back(state);
+        guess.map(Some)
     }
 
-    /// The language to decode `samples` in: the consultation's, unless
-    /// whisper's detector (on the first 30 s) gives another language at
-    /// least [`SpeechConfig::other_language_min_prob`].
-    ///
-    /// It costs one pass of the encoder on top of the decoding; the
-    /// README's table has the figure.
-    fn detect_language(&self, samples: &[f32], name: &str) -> Result<&'static str, SpeechError> {
+    /// The detector on the first 30 s of `samples`, on a state whose last
+    /// `whisper_full` call was on these same samples (see [`Self::recognise`]).
+    fn detect_after_decode(
+        &self,
+        state: &mut WhisperState,
+        samples: &[f32],
+        name: &str,
+    ) -> Result<LanguageGuess, SpeechError> {
         let own = own_language(&self.config.language);
-        let guess = self.guess_language(samples, name)?;
-        let chosen =
-            if guess.language != own && guess.probability >= self.config.other_language_min_prob {
-                guess.language
-            } else {
-                own
-            };
-        tracing::info!(
-            input = name,
-            detected = guess.language,
-            probability = guess.probability,
-            decoded_in = chosen,
-            "language"
-        );
-        Ok(chosen)
-    }
-
-    fn guess_language(&self, samples: &[f32], name: &str) -> Result<LanguageGuess, SpeechError> {
-        let own = own_language(&self.config.language);
-        let mut state = self.take_state(&self.detectors, name)?;
         let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
             name: name.to_string(),
             message: format!("language detection: {e}"),
@@ -549,9 +567,6 @@ impl WhisperTranscriber {
             .pcm_to_mel(window, self.config.threads)
             .map_err(failed)?;
         let (best, probs) = state.lang_detect(0, self.config.threads).map_err(failed)?;
-        if let Ok(mut pool) = self.detectors.lock() {
-            pool.push(state);
-        }
         Ok(LanguageGuess {
             language: whisper_rs::get_lang_str(best).unwrap_or(own),
             probability: probs.get(best as usize).copied().unwrap_or(0.0),
@@ -561,13 +576,13 @@ impl WhisperTranscriber {
 
     fn run_whisper(
         &self,
+        state: &mut WhisperState,
         samples: &[f32],
         language: &str,
         name: &str,
     ) -> Result<Vec<guards::RawSegment>, SpeechError> {
         // find_speech never returns an empty span; whisper-rs crashes on one.
         debug_assert!(!samples.is_empty());
-        let mut state = self.take_state(&self.states, name)?;
         let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
             name: name.to_string(),
             message: e.to_string(),
@@ -607,9 +622,6 @@ impl WhisperTranscriber {
                 text,
                 confidence,
             });
-        }
-        if let Ok(mut pool) = self.states.lock() {
-            pool.push(state);
         }
         Ok(out)
     }
