@@ -543,7 +543,12 @@ impl WhisperTranscriber {
         };
         let samples = &recording.samples[span.start..span.end];
         let mut state = self.take_state(name)?;
-        self.run_whisper(&mut state, samples, own_language(&self.config.language), name)?;
+        self.run_whisper(
+            &mut state,
+            samples,
+            own_language(&self.config.language),
+            name,
+        )?;
         let guess = self.detect_after_decode(&mut state, samples, name);
         self.give_back(state);
         guess.map(Some)
