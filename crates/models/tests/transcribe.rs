@@ -74,11 +74,12 @@ fn transcribe_all(model: &std::path::Path, clips: &[(String, Vec<f32>, String)])
         p.set_print_realtime(false);
         p.set_print_special(false);
         p.set_print_timestamps(false);
-        p.set_temperature_inc(0.0); // no fallback: deterministic and bounded time
-                                    // The encoder reads the clip and 1 s more, not a whole 30 s window,
-                                    // as recueil's transcriber does (recueil_speech::EncoderWindow):
-                                    // the same answer for this check at a fraction of the time.
-        let frames = samples.len().div_ceil(320) + 50;
+        // No fallback: deterministic and bounded time.
+        p.set_temperature_inc(0.0);
+        // The encoder reads the clip and 2 s more (10 s at least), not a
+        // whole 30 s window, as recueil's transcriber does by default
+        // (recueil_speech::EncoderWindow): a fraction of the time.
+        let frames = (samples.len().div_ceil(320) + 100).max(500);
         if frames < 1500 {
             p.set_audio_ctx(frames as i32);
         }

@@ -30,18 +30,20 @@ fn threads() -> usize {
         .unwrap_or(2)
 }
 
-/// Corpus WER limits, greedy, French forced, measured then given room for
-/// the noise of small samples (crates/speech/README.md):
-/// FLEURS base 33.0 % measured; a broken resampler, a lost language
-/// setting or a wrong model gives 60-100 %.
-const FLEURS_MAX_WER: f64 = 0.40;
-/// FLEURS through the simulated line, base: 61.4 % measured.
-const FLEURS_TELEPHONE_MAX_WER: f64 = 0.70;
+/// Corpus WER limits, greedy, French forced, the encoder's window fitted
+/// (the defaults), measured on the whole sets then given room for the
+/// noise of small samples (crates/speech/README.md). A broken resampler, a
+/// lost language setting or a wrong model gives 60-100 %; going back to
+/// whole 30 s windows gives 31.4 / 62.1 / 49.7 / 26.1 %.
+/// FLEURS base: 26.1 % measured.
+const FLEURS_MAX_WER: f64 = 0.31;
+/// FLEURS through the simulated line, base: 60.5 % measured.
+const FLEURS_TELEPHONE_MAX_WER: f64 = 0.66;
 /// Our fixtures (TTS voices, two of them espeak-ng's robotic one, through
-/// the line): 48.5 % measured with both base and base-q8_0.
-const FIXTURES_MAX_WER: f64 = 0.58;
-/// Short real commands: 26.1 % measured.
-const COMMANDS_MAX_WER: f64 = 0.35;
+/// the line): 41.5 % measured with base, 38.6 % with base-q8_0.
+const FIXTURES_MAX_WER: f64 = 0.48;
+/// Short real commands: 27.8 % measured.
+const COMMANDS_MAX_WER: f64 = 0.33;
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
