@@ -54,14 +54,14 @@ SETTINGS = {
 
 
 def read_set(directory):
-    """(file, path) of every recording of a prepared set."""
+    """(file, path, reference) of every recording of a prepared set."""
     items = []
     with open(os.path.join(directory, "transcripts.tsv"), encoding="utf-8") as f:
         for i, line in enumerate(f):
             if i == 0 and line.startswith("file\t") or not line.strip():
                 continue
-            name = line.split("\t", 1)[0].strip()
-            items.append((name, os.path.join(directory, name)))
+            name, _, reference = line.rstrip("\n").partition("\t")
+            items.append((name.strip(), os.path.join(directory, name.strip()), reference))
     return items
 
 
@@ -107,7 +107,7 @@ def child(engine, options, model, threads, sets):
             return " ".join(s.text.strip() for s in segments)
 
     for set_name, directory in sets:
-        for name, path in read_set(directory):
+        for name, path, _ in read_set(directory):
             samples = read_wav(path)
             started = time.perf_counter()
             text = run(samples)
@@ -174,16 +174,9 @@ def concat(target, sets):
     silence between them, as one WAV, with its transcripts.tsv."""
     pieces, words = [], []
     for _, directory in sets:
-        references = {}
-        with open(os.path.join(directory, "transcripts.tsv"), encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                if i == 0 and line.startswith("file\t") or not line.strip():
-                    continue
-                name, _, text = line.rstrip("\n").partition("\t")
-                references[name] = text
-        for name, path in read_set(directory):
+        for _, path, reference in read_set(directory):
             pieces += [read_wav(path), np.zeros(16000, dtype=np.float32)]
-            words.append(references[name])
+            words.append(reference)
     samples = np.concatenate(pieces)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with wave.open(target, "wb") as w:

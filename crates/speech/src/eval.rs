@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use recueil_audio::telephone::{self, Line};
-use recueil_audio::Recording;
+use recueil_audio::{AudioConfig, Recording};
 
 use crate::{SpeechError, WhisperTranscriber};
 use recueil_eval::{normalise, wer_counts};
@@ -151,14 +151,8 @@ pub fn evaluate(
 ) -> Result<Report, EvalError> {
     let mut report = Report::default();
     for (index, item) in items.iter().enumerate() {
-        let bytes = std::fs::read(&item.path).map_err(|source| EvalError::Io {
-            path: item.path.clone(),
-            source,
-        })?;
         let started = Instant::now();
-        let mut recording =
-            recueil_audio::decode(&bytes, &item.name, "", &transcriber.config().audio)
-                .map_err(SpeechError::from)?;
+        let mut recording = read_recording(item, &transcriber.config().audio)?;
         let mut seconds = started.elapsed().as_secs_f64();
         if let Some(line) = telephone {
             recording = degrade(recording, line, index as u64, &item.name)?;
@@ -178,6 +172,15 @@ pub fn evaluate(
         });
     }
     Ok(report)
+}
+
+/// Reads and decodes one recording of a test set.
+fn read_recording(item: &Item, audio: &AudioConfig) -> Result<Recording, EvalError> {
+    let bytes = std::fs::read(&item.path).map_err(|source| EvalError::Io {
+        path: item.path.clone(),
+        source,
+    })?;
+    Ok(recueil_audio::decode(&bytes, &item.name, "", audio).map_err(SpeechError::from)?)
 }
 
 /// One recording's result from its transcript, whoever wrote it (recueil
@@ -277,14 +280,7 @@ pub fn write_prepared_set(
     std::fs::create_dir_all(out).map_err(io(out))?;
     let mut tsv = String::from("file\ttranscript\n");
     for (index, item) in items.iter().enumerate() {
-        let bytes = std::fs::read(&item.path).map_err(io(&item.path))?;
-        let rec = recueil_audio::decode(
-            &bytes,
-            &item.name,
-            "",
-            &recueil_audio::AudioConfig::default(),
-        )
-        .map_err(SpeechError::from)?;
+        let rec = read_recording(item, &AudioConfig::default())?;
         let rec = match telephone {
             Some(line) => degrade(rec, line, index as u64, &item.name)?,
             None => rec,

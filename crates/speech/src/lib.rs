@@ -476,10 +476,19 @@ impl WhisperTranscriber {
         }
     }
 
-    fn give_back(&self, state: WhisperState) {
+    /// Runs `work` on a decoder state from the pool, and gives the state
+    /// back to the pool afterwards.
+    fn with_state<T>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&mut WhisperState) -> Result<T, SpeechError>,
+    ) -> Result<T, SpeechError> {
+        let mut state = self.take_state(name)?;
+        let result = work(&mut state);
         if let Ok(mut pool) = self.states.lock() {
             pool.push(state);
         }
+        result
     }
 
     /// Decodes `samples` (speech, trimmed) in the consultation's language,
@@ -504,25 +513,26 @@ impl WhisperTranscriber {
         let own = own_language(&self.config.language);
         let rate = recueil_audio::WHISPER_RATE as f32;
         let enough = (samples.len() as f32 / rate) >= self.config.language_min_speech_s;
-        let mut state = self.take_state(name)?;
-        let mut raw = self.run_whisper(&mut state, samples, own, name)?;
-        let mut language = own;
-        if self.config.detect_language && enough {
-            let guess = self.detect_after_decode(&mut state, samples, name)?;
-            if guess.language != own && guess.probability >= self.config.other_language_min_prob {
-                language = guess.language;
-                raw = self.run_whisper(&mut state, samples, language, name)?;
+        self.with_state(name, |state| {
+            let mut raw = self.run_whisper(state, samples, own, name)?;
+            let mut language = own;
+            if self.config.detect_language && enough {
+                let guess = self.detect_after_decode(state, samples, name)?;
+                if guess.language != own && guess.probability >= self.config.other_language_min_prob
+                {
+                    language = guess.language;
+                    raw = self.run_whisper(state, samples, language, name)?;
+                }
+                tracing::info!(
+                    input = name,
+                    detected = guess.language,
+                    probability = guess.probability,
+                    decoded_in = language,
+                    "language"
+                );
             }
-            tracing::info!(
-                input = name,
-                detected = guess.language,
-                probability = guess.probability,
-                decoded_in = language,
-                "language"
-            );
-        }
-        self.give_back(state);
-        Ok((raw, language))
+            Ok((raw, language))
+        })
     }
 
     /// What whisper's detector makes of a recording's speech, exactly as
@@ -542,16 +552,10 @@ impl WhisperTranscriber {
             return Ok(None);
         };
         let samples = &recording.samples[span.start..span.end];
-        let mut state = self.take_state(name)?;
-        self.run_whisper(
-            &mut state,
-            samples,
-            own_language(&self.config.language),
-            name,
-        )?;
-        let guess = self.detect_after_decode(&mut state, samples, name);
-        self.give_back(state);
-        guess.map(Some)
+        self.with_state(name, |state| {
+            self.run_whisper(state, samples, own_language(&self.config.language), name)?;
+            self.detect_after_decode(state, samples, name).map(Some)
+        })
     }
 
     /// The detector on the first 30 s of `samples`, on a state whose last
