@@ -49,7 +49,7 @@ if [[ -z "${RECUEIL:-}" ]]; then
   cargo build --release --bin recueil
   RECUEIL=target/release/recueil
 fi
-"$RECUEIL" models fetch base base-q8_0 >&2
+"$RECUEIL" models fetch base base-q8_0 silero-vad >&2
 
 # faster-whisper's model: the CTranslate2 export inside the same pinned
 # archives (`recueil models fetch` checked their sha256).

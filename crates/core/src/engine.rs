@@ -33,6 +33,34 @@ pub struct Segment {
     pub text: String,
     /// 0 to 1.
     pub confidence: f32,
+    /// The segment's words in order, each with the recogniser's
+    /// probability, so that the review console can point at the unsure
+    /// ones. Empty for segments stored before words were kept, and for
+    /// engines that give no word probabilities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// One recognised word and how sure the recogniser was of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Word {
+    /// The word as written in the segment's text (punctuation attached).
+    pub text: String,
+    /// 0 to 1: the product of its tokens' probabilities.
+    #[serde(rename = "p")]
+    pub probability: f32,
+}
+
+impl Word {
+    /// Probability below which the review console marks a word as unsure.
+    /// Chosen by measurement (`recueil eval transcribe --words`, the table
+    /// in the speech crate's README): how many words get marked against
+    /// how many of the marked words are wrong.
+    pub const UNSURE_BELOW: f32 = 0.5;
+
+    pub fn is_unsure(&self) -> bool {
+        self.probability < Self::UNSURE_BELOW
+    }
 }
 
 /// What a speech engine heard.

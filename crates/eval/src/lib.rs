@@ -115,6 +115,61 @@ pub fn edit_distance<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> usize {
     strsim::generic_levenshtein(&Seq(reference), &Seq(hypothesis))
 }
 
+/// Which elements of `hypothesis` are wrong (substituted for a reference
+/// element, or inserted) in a least-cost alignment with `reference`; among
+/// the least-cost alignments, one with the most matches (so that a right
+/// word is not blamed for a neighbour's error).
+///
+/// `strsim` gives the distance only, not the alignment, so this is the
+/// textbook dynamic programme with a backtrace (quadratic, as the
+/// distance is; utterances are short).
+pub fn wrong_in_hypothesis<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> Vec<bool> {
+    let (n, m) = (reference.len(), hypothesis.len());
+    // best[i][j]: (edits, matches missed) between reference[..i] and
+    // hypothesis[..j], compared in that order. "Matches missed" counts
+    // down from the most possible so that smaller is better throughout.
+    let most = n.min(m);
+    let mut best = vec![vec![(0usize, most); m + 1]; n + 1];
+    for (i, row) in best.iter_mut().enumerate() {
+        row[0] = (i, most);
+    }
+    for j in 0..=m {
+        best[0][j] = (j, most);
+    }
+    let diagonal = |best: &[Vec<(usize, usize)>], i: usize, j: usize| {
+        let (e, missed) = best[i - 1][j - 1];
+        if reference[i - 1] == hypothesis[j - 1] {
+            (e, missed - 1)
+        } else {
+            (e + 1, missed)
+        }
+    };
+    for i in 1..=n {
+        for j in 1..=m {
+            let (up, left) = (best[i - 1][j], best[i][j - 1]);
+            best[i][j] = diagonal(&best, i, j)
+                .min((up.0 + 1, up.1))
+                .min((left.0 + 1, left.1));
+        }
+    }
+    let mut wrong = vec![false; m];
+    let (mut i, mut j) = (n, m);
+    while j > 0 {
+        if i > 0 && best[i][j] == diagonal(&best, i, j) {
+            wrong[j - 1] = reference[i - 1] != hypothesis[j - 1];
+            i -= 1;
+            j -= 1;
+        } else if i > 0 && best[i][j] == (best[i - 1][j].0 + 1, best[i - 1][j].1) {
+            // A reference word left out: no hypothesis word to blame.
+            i -= 1;
+        } else {
+            wrong[j - 1] = true;
+            j -= 1;
+        }
+    }
+    wrong
+}
+
 /// A slice as `strsim` takes a sequence: a sized value that a shared
 /// reference iterates (it walks the second sequence once per element of
 /// the first).
@@ -183,6 +238,23 @@ pub fn cer(reference: &str, hypothesis: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alignment_blames_substituted_and_inserted_words_only() {
+        let words = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let reference = words("un accueil le soir pour les personnes seules");
+        // A substitution, an insertion, a deletion ("les").
+        let hypothesis = words("un acceuil le soir euh pour personnes seules");
+        let wrong = wrong_in_hypothesis(&reference, &hypothesis);
+        assert_eq!(
+            wrong,
+            [false, true, false, false, true, false, false, false]
+        );
+        // As many wrong words as the distance counts, less the deletions.
+        assert_eq!(edit_distance(&reference, &hypothesis), 3);
+        assert_eq!(wrong_in_hypothesis(&reference, &[]), Vec::<bool>::new());
+        assert_eq!(wrong_in_hypothesis(&[], &words("a b")), [true, true]);
+    }
 
     #[test]
     fn word_normalisation() {

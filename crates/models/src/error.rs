@@ -127,6 +127,8 @@ pub enum ConvertError {
     Asset { name: String, detail: String },
     #[error("not a whisper.cpp ggml file: {0}")]
     BadGgml(String),
+    #[error("unreadable TorchScript archive: {0}")]
+    TorchScript(String),
     #[error("write error: {0}")]
     Write(#[from] io::Error),
 }

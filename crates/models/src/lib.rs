@@ -19,7 +19,9 @@ pub mod ct2;
 pub mod error;
 pub mod ggml;
 pub mod manifest;
+pub mod silero;
 pub mod store;
+pub mod torchscript;
 
 pub use convert::{Assets, ConvertSummary, Quantization};
 pub use error::{ConvertError, ModelError};
@@ -32,3 +34,6 @@ pub use store::{
 
 /// The model the voicemail worker uses unless configured otherwise.
 pub const DEFAULT_MODEL: &str = "base";
+
+/// The voice activity detector the voicemail worker runs before whisper.
+pub const VAD_MODEL: &str = "silero-vad";

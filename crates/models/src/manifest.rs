@@ -85,6 +85,17 @@ pub struct ModelSpec {
     /// Another model whose source this one shares (quantized variants).
     #[serde(default)]
     pub derived_from: Option<String>,
+    /// For a voice activity detector: where its weights come from.
+    #[serde(default)]
+    pub vad_source: Option<VadSource>,
+}
+
+/// Where a voice activity detector's weights come from: a TorchScript
+/// archive (Silero VAD's `.jit`), converted by [`crate::silero`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VadSource {
+    pub torchscript: Member,
 }
 
 impl Manifest {
@@ -106,13 +117,18 @@ impl Manifest {
             s.name = name.clone();
             check_sha(&s.sha256, &format!("model {name}"))?;
         }
-        for name in m.models.keys() {
-            let src = m.source_of(name)?;
-            for mem in src
-                .ct2_model_bin
-                .iter()
-                .chain([&src.mel_filters, &src.vocabulary])
-            {
+        for (name, spec) in &m.models {
+            let members: Vec<&Member> = match &spec.vad_source {
+                Some(vad) => vec![&vad.torchscript],
+                None => {
+                    let src = m.source_of(name)?;
+                    src.ct2_model_bin
+                        .iter()
+                        .chain([&src.mel_filters, &src.vocabulary])
+                        .collect()
+                }
+            };
+            for mem in members {
                 if !m.archives.contains_key(&mem.archive) {
                     return Err(ModelError::Manifest(format!(
                         "model {name} uses unknown archive `{}`",
@@ -165,6 +181,9 @@ impl Manifest {
 
     /// The archives `name` is made from, each once, in manifest order.
     pub fn archives_of(&self, name: &str) -> Result<Vec<&ArchiveSpec>, ModelError> {
+        if let Some(vad) = &self.model(name)?.vad_source {
+            return Ok(vec![&self.archives[&vad.torchscript.archive]]);
+        }
         let src = self.source_of(name)?;
         let mut ids: Vec<&str> = src
             .ct2_model_bin
@@ -206,7 +225,8 @@ mod tests {
             let spec = m.model(name).unwrap();
             assert!(spec.size > 0, "{name}: size must be pinned");
             assert_ne!(spec.sha256, "0".repeat(64), "{name}: sha256 must be pinned");
-            assert_eq!(m.archives_of(name).unwrap().len(), 3, "{name}");
+            let archives = if spec.vad_source.is_some() { 1 } else { 3 };
+            assert_eq!(m.archives_of(name).unwrap().len(), archives, "{name}");
         }
         for a in m.archives.values() {
             assert!(a.size > 0 && !a.licence.is_empty(), "{}", a.id);

@@ -25,7 +25,7 @@ use crate::assets::{parse_tiktoken, read_npz_array, read_tar_gz_members, read_zi
 use crate::convert::{convert, Assets};
 use crate::ct2::Ct2Model;
 use crate::error::{ConvertError, ModelError};
-use crate::manifest::{ArchiveKind, ArchiveSpec, Manifest, Member, ModelSpec};
+use crate::manifest::{ArchiveKind, ArchiveSpec, Manifest, Member, ModelSpec, VadSource};
 
 /// The model directory: `dir` (the configured one) when given and not
 /// empty, else `<home>/.cache/recueil/models`, else (no home)
@@ -411,6 +411,13 @@ pub fn fetch_with(
             }
             paths.insert(a.id.clone(), p);
         }
+        if let Some(vad) = &manifest.model(&root)?.vad_source {
+            for spec in specs {
+                let report = build_vad(manifest, &paths, vad, spec, dir, &downloaded)?;
+                reports.insert(spec.name.clone(), report);
+            }
+            continue;
+        }
         let src = manifest.source_of(&root)?;
         let started = Instant::now();
         let ct2_bytes = read_members(manifest, &paths, &src.ct2_model_bin)?.concat();
@@ -446,9 +453,41 @@ pub fn fetch_with(
         .collect())
 }
 
+/// Converts a voice activity detector's TorchScript archive to ggml
+/// ([`crate::silero`]) and installs it once its sha256 is the pinned one.
+fn build_vad(
+    manifest: &Manifest,
+    paths: &BTreeMap<String, PathBuf>,
+    vad: &VadSource,
+    spec: &ModelSpec,
+    dir: &Path,
+    downloaded: &[String],
+) -> Result<FetchReport, ModelError> {
+    let started = Instant::now();
+    let archive = read_members(manifest, paths, std::slice::from_ref(&vad.torchscript))?.remove(0);
+    let tensors = crate::torchscript::read_tensors(&archive)?;
+    let version = &manifest.archives[&vad.torchscript.archive].version;
+    let path = dir.join(&spec.file);
+    let size = write_verified(&path, &spec.sha256, &spec.name, |w| {
+        crate::silero::write_vad(&tensors, version, w)?;
+        Ok(())
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "converted and verified");
+    Ok(FetchReport {
+        name: spec.name.clone(),
+        path,
+        size,
+        sha256: spec.sha256.clone(),
+        outcome: FetchOutcome::Built,
+        downloaded: downloaded.to_vec(),
+        convert_seconds: secs,
+    })
+}
+
 fn root_of(manifest: &Manifest, name: &str) -> Result<String, ModelError> {
     let mut cur = manifest.model(name)?;
-    while cur.source.is_none() {
+    while cur.source.is_none() && cur.vad_source.is_none() {
         let parent = cur.derived_from.as_deref().unwrap_or_default();
         cur = manifest.model(parent)?;
     }

@@ -12,7 +12,8 @@ use recueil_audio::telephone::{self, Line};
 use recueil_audio::{AudioConfig, Recording};
 
 use crate::{SpeechError, WhisperTranscriber};
-use recueil_eval::{normalise, wer_counts};
+use recueil_core::Word;
+use recueil_eval::{normalise, wer_counts, wrong_in_hypothesis};
 
 /// One recording of a test set.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +82,9 @@ pub struct ItemResult {
     pub seconds: f64,
     pub no_speech: bool,
     pub confidence: f32,
+    /// The transcript's words with whisper's probabilities (empty for
+    /// another engine's transcripts).
+    pub heard: Vec<Word>,
 }
 
 /// Corpus figures.
@@ -138,6 +142,146 @@ impl Report {
     pub fn audio_s(&self) -> f64 {
         self.items.iter().map(|r| r.audio_s).sum()
     }
+
+    /// What a review threshold does, for each threshold given: messages
+    /// whose confidence is below it go to a person, the others are
+    /// published; the word error rate of what is published against the
+    /// share of messages a person must hear. Recordings where someone
+    /// spoke and the machine heard something count (an empty transcript
+    /// is not published nor reviewed as text, see [`Report::false_empty`]).
+    pub fn review_curve(&self, thresholds: &[f32]) -> Vec<ReviewPoint> {
+        let heard: Vec<&ItemResult> = self
+            .items
+            .iter()
+            .filter(|r| r.words > 0 && !normalise(&r.hypothesis).is_empty())
+            .collect();
+        thresholds
+            .iter()
+            .map(|&below| {
+                let mut point = ReviewPoint {
+                    below,
+                    messages: heard.len(),
+                    ..ReviewPoint::default()
+                };
+                for r in &heard {
+                    if r.confidence < below {
+                        point.reviewed += 1;
+                    } else {
+                        point.published_edits += r.edits;
+                        point.published_words += r.words;
+                    }
+                }
+                point
+            })
+            .collect()
+    }
+
+    /// How well whisper's word probabilities point at the wrong words, for
+    /// each threshold given: a word below it is marked unsure in the review
+    /// console. Each heard word is aligned with the reference (after the
+    /// one normalisation); it is wrong when substituted or inserted.
+    pub fn unsure_words(&self, thresholds: &[f32]) -> Vec<UnsurePoint> {
+        // (probability, wrong) for every heard word of every recording.
+        let mut judged: Vec<(f32, bool)> = Vec::new();
+        for r in self.items.iter().filter(|r| !r.heard.is_empty()) {
+            let reference = normalise(&r.reference);
+            let mut tokens = Vec::new();
+            let mut owner = Vec::new();
+            for (k, word) in r.heard.iter().enumerate() {
+                for token in normalise(&word.text) {
+                    tokens.push(token);
+                    owner.push(k);
+                }
+            }
+            let mut wrong = vec![None; r.heard.len()];
+            for (t, bad) in wrong_in_hypothesis(&reference, &tokens)
+                .into_iter()
+                .enumerate()
+            {
+                let w = wrong[owner[t]].get_or_insert(false);
+                *w |= bad;
+            }
+            // Words that normalise to nothing (a lone dash) are not judged.
+            judged.extend(
+                r.heard
+                    .iter()
+                    .zip(wrong)
+                    .filter_map(|(word, bad)| bad.map(|b| (word.probability, b))),
+            );
+        }
+        let wrong = judged.iter().filter(|(_, b)| *b).count();
+        thresholds
+            .iter()
+            .map(|&below| {
+                let marked: Vec<bool> = judged
+                    .iter()
+                    .filter(|(p, _)| *p < below)
+                    .map(|(_, b)| *b)
+                    .collect();
+                UnsurePoint {
+                    below,
+                    words: judged.len(),
+                    wrong,
+                    marked: marked.len(),
+                    marked_wrong: marked.iter().filter(|b| **b).count(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One review threshold's outcome (see [`Report::review_curve`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReviewPoint {
+    /// Messages with a confidence below this go to review.
+    pub below: f32,
+    /// Messages with speech that the machine heard.
+    pub messages: usize,
+    pub reviewed: usize,
+    pub published_edits: usize,
+    /// Reference words of the published messages.
+    pub published_words: usize,
+}
+
+impl ReviewPoint {
+    pub fn review_rate(&self) -> f64 {
+        self.reviewed as f64 / self.messages.max(1) as f64
+    }
+
+    /// Word error rate of the published messages (0 when none is).
+    pub fn published_wer(&self) -> f64 {
+        self.published_edits as f64 / self.published_words.max(1) as f64
+    }
+}
+
+/// One unsure-word threshold's outcome (see [`Report::unsure_words`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UnsurePoint {
+    /// Words with a probability below this are marked.
+    pub below: f32,
+    /// Heard words judged against the reference.
+    pub words: usize,
+    /// Of those, wrong (substituted or inserted).
+    pub wrong: usize,
+    pub marked: usize,
+    pub marked_wrong: usize,
+}
+
+impl UnsurePoint {
+    /// Share of the marked words that are wrong.
+    pub fn precision(&self) -> f64 {
+        self.marked_wrong as f64 / self.marked.max(1) as f64
+    }
+
+    /// Share of the wrong words that are marked.
+    pub fn recall(&self) -> f64 {
+        self.marked_wrong as f64 / self.wrong.max(1) as f64
+    }
+
+    /// Share of all words that are marked (the reviewer's reading load).
+    pub fn marked_share(&self) -> f64 {
+        self.marked as f64 / self.words.max(1) as f64
+    }
 }
 
 /// Transcribes every item; with `telephone`, each recording is first sent
@@ -163,6 +307,11 @@ pub fn evaluate(
         report.items.push(ItemResult {
             no_speech: transcript.no_speech,
             confidence: transcript.confidence,
+            heard: transcript
+                .segments
+                .iter()
+                .flat_map(|s| s.words.iter().cloned())
+                .collect(),
             ..score(
                 item,
                 transcript.text,
@@ -203,6 +352,7 @@ pub fn score(item: &Item, hypothesis: String, audio_s: f64, seconds: f64) -> Ite
         audio_s,
         seconds,
         confidence: 0.0,
+        heard: Vec::new(),
     }
 }
 
@@ -373,6 +523,75 @@ mod tests {
         assert_eq!(report.hallucinations(), 1);
         assert_eq!(report.silent_items(), 2);
         assert_eq!(report.rtf(), 0.5);
+    }
+
+    #[test]
+    fn the_review_curve_and_the_unsure_words_count_what_a_threshold_does() {
+        let r = |reference: &str, heard: &[(&str, f32)], confidence: f32| {
+            let item = Item {
+                path: PathBuf::new(),
+                name: String::new(),
+                reference: reference.into(),
+            };
+            let hypothesis = heard.iter().map(|w| w.0).collect::<Vec<_>>().join(" ");
+            ItemResult {
+                confidence,
+                heard: heard
+                    .iter()
+                    .map(|&(text, probability)| Word {
+                        text: text.into(),
+                        probability,
+                    })
+                    .collect(),
+                ..score(&item, hypothesis, 2.0, 1.0)
+            }
+        };
+        let report = Report {
+            items: vec![
+                // Right, sure.
+                r(
+                    "un accueil le soir",
+                    &[("Un", 0.9), ("accueil", 0.8), ("le", 0.9), ("soir.", 0.9)],
+                    0.9,
+                ),
+                // Two wrong words of four, both unsure; an unsure message.
+                r(
+                    "des repas partagés",
+                    &[("des", 0.9), ("repas", 0.3), ("parta", 0.2), ("gé", 0.6)],
+                    0.4,
+                ),
+                // Nothing heard where someone spoke: in neither figure.
+                r("bonjour", &[], 0.0),
+            ],
+        };
+        let curve = report.review_curve(&[0.0, 0.5]);
+        assert_eq!(curve[0].messages, 2);
+        assert_eq!(
+            (
+                curve[0].reviewed,
+                curve[0].published_edits,
+                curve[0].published_words
+            ),
+            (0, 2, 7)
+        );
+        assert_eq!(
+            (
+                curve[1].reviewed,
+                curve[1].published_edits,
+                curve[1].published_words
+            ),
+            (1, 0, 4)
+        );
+        assert_eq!(curve[1].review_rate(), 0.5);
+        assert_eq!(curve[1].published_wer(), 0.0);
+        let unsure = report.unsure_words(&[0.5, 0.7]);
+        // "parta" and "gé" are wrong (a substitution and an insertion).
+        assert_eq!((unsure[0].words, unsure[0].wrong), (8, 2));
+        assert_eq!((unsure[0].marked, unsure[0].marked_wrong), (2, 1));
+        assert_eq!((unsure[1].marked, unsure[1].marked_wrong), (3, 2));
+        assert_eq!(unsure[1].recall(), 1.0);
+        assert!((unsure[1].precision() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(unsure[0].marked_share(), 0.25);
     }
 
     #[test]

@@ -201,6 +201,9 @@ pub struct RawSegment {
     pub end_s: f32,
     pub text: String,
     pub confidence: f32,
+    /// The words whisper produced, before the guards; matched to what the
+    /// guards keep of `text` by [`crate::words::matched`].
+    pub words: Vec<recueil_core::Word>,
 }
 
 /// Applies every guard to a list of segments; returns what is left.
@@ -264,6 +267,7 @@ mod tests {
             end_s: 1.0,
             text: text.to_string(),
             confidence: 0.9,
+            words: Vec::new(),
         }
     }
 

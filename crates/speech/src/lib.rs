@@ -24,8 +24,11 @@
 
 pub mod eval;
 pub mod guards;
+pub mod vad;
+pub mod words;
 
 use std::ffi::c_int;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -137,6 +140,9 @@ pub struct SpeechConfig {
     pub flash_attn: bool,
     /// Decoding limits, trimming.
     pub audio: AudioConfig,
+    /// Silero VAD before whisper ([`vad`]): `None` falls back to the energy
+    /// trim (one piece from the first voiced frame to the last).
+    pub vad: Option<vad::VadSettings>,
 }
 
 /// The domain prompt measured in the README: the three questions' words.
@@ -166,6 +172,7 @@ impl Default for SpeechConfig {
             prompt: None,
             flash_attn: false,
             audio: AudioConfig::default(),
+            vad: Some(vad::VadSettings::default()),
         }
     }
 }
@@ -207,6 +214,8 @@ pub struct WhisperTranscriber {
     config: SpeechConfig,
     prompt_tokens: Vec<c_int>,
     model: String,
+    /// Where someone speaks; `None` when [`SpeechConfig::vad`] is.
+    vad: Option<vad::VoiceDetector>,
 }
 
 impl std::fmt::Debug for WhisperTranscriber {
@@ -237,15 +246,36 @@ impl WhisperTranscriber {
         config: &SpeechConfig,
     ) -> Result<WhisperTranscriber, SpeechError> {
         let path = recueil_models::resolve_verified(model_name, models_dir)?;
-        Self::load_file(&path, &model_label(model_name), config)
+        let vad = match config.vad {
+            Some(_) => Some(recueil_models::resolve_verified(
+                recueil_models::VAD_MODEL,
+                models_dir,
+            )?),
+            None => None,
+        };
+        Self::load_file(&path, &model_label(model_name), config, vad.as_deref())
     }
 
-    /// Loads a ggml model file as is (no checksum): for tests and tools.
+    /// Loads a ggml model file (and the VAD model when
+    /// [`SpeechConfig::vad`] asks for one) as is, with no checksum: for
+    /// tests and tools.
     pub fn load_file(
         path: &Path,
         label: &str,
         config: &SpeechConfig,
+        vad_model: Option<&Path>,
     ) -> Result<WhisperTranscriber, SpeechError> {
+        let vad = match (config.vad, vad_model) {
+            (Some(settings), Some(p)) => {
+                Some(vad::VoiceDetector::load(p, config.threads, settings)?)
+            }
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(SpeechError::Config(
+                    "voice activity detection is on but no VAD model was given".into(),
+                ))
+            }
+        };
         if config.threads == 0 {
             return Err(SpeechError::Config("threads must be at least 1".into()));
         }
@@ -305,6 +335,7 @@ impl WhisperTranscriber {
             config: config.clone(),
             prompt_tokens,
             model: label.to_string(),
+            vad,
         })
     }
 
@@ -380,7 +411,6 @@ impl WhisperTranscriber {
         name: &str,
     ) -> Result<Transcript, SpeechError> {
         let started = Instant::now();
-        let rate = recueil_audio::WHISPER_RATE as f32;
         let nothing = |confidence: f32, language: &str| Transcript {
             text: String::new(),
             language: language.to_string(),
@@ -390,21 +420,16 @@ impl WhisperTranscriber {
             no_speech: true,
             segments: Vec::new(),
         };
-        let Some(span) = recueil_audio::find_speech(
-            &recording.samples,
-            recueil_audio::WHISPER_RATE,
-            &self.config.audio.trim,
-        ) else {
+        let (pieces, speech_s) = self.speech_pieces(&recording.samples, name)?;
+        if pieces.is_empty() {
             tracing::info!(
                 input = name,
                 duration_s = recording.duration_s,
                 "no speech: silent line"
             );
             return Ok(nothing(1.0, &self.config.language));
-        };
-        let samples = &recording.samples[span.start..span.end];
-        let offset_s = span.start as f32 / rate;
-        let (raw, language) = self.recognise(samples, name)?;
+        }
+        let (raw, language) = self.recognise(&recording.samples, &pieces, name)?;
         let recognised = raw.len();
         let (kept, flags) = guards::apply(raw);
         let whisper_s = started.elapsed().as_secs_f32();
@@ -428,8 +453,9 @@ impl WhisperTranscriber {
         let segments: Vec<Segment> = kept
             .into_iter()
             .map(|s| Segment {
-                start_s: offset_s + s.start_s,
-                end_s: offset_s + s.end_s,
+                start_s: s.start_s,
+                end_s: s.end_s,
+                words: words::matched(&s.text, &s.words, s.confidence),
                 text: s.text.trim().to_string(),
                 confidence: s.confidence,
             })
@@ -442,7 +468,8 @@ impl WhisperTranscriber {
         tracing::info!(
             input = name,
             duration_s = recording.duration_s,
-            speech_s = span.voiced_s,
+            speech_s,
+            pieces = pieces.len(),
             segments = segments.len(),
             language,
             confidence,
@@ -455,7 +482,7 @@ impl WhisperTranscriber {
             text,
             language: language.to_string(),
             duration_s: recording.duration_s,
-            speech_s: span.voiced_s,
+            speech_s,
             confidence,
             no_speech: false,
             segments,
@@ -491,37 +518,71 @@ impl WhisperTranscriber {
         result
     }
 
-    /// Decodes `samples` (speech, trimmed) in the consultation's language,
-    /// then, when there is enough speech and detection is on, asks
-    /// whisper's detector about the same window; a message it is sure
+    /// Where whisper should listen in 16 kHz `samples`: the pieces of
+    /// speech ([`vad`]), in order, and the seconds of speech they hold.
+    /// Without the VAD, one piece from the energy trim.
+    fn speech_pieces(
+        &self,
+        samples: &[f32],
+        name: &str,
+    ) -> Result<(Vec<Range<usize>>, f32), SpeechError> {
+        let rate = recueil_audio::WHISPER_RATE as f32;
+        match &self.vad {
+            Some(detector) => {
+                let stretches = detector.speech(samples, name)?;
+                let speech_s = stretches.iter().map(|r| r.len()).sum::<usize>() as f32 / rate;
+                let max = (vad::MAX_PIECE_S * rate) as usize;
+                Ok((vad::pieces(&stretches, max), speech_s))
+            }
+            None => Ok(recueil_audio::find_speech(
+                samples,
+                recueil_audio::WHISPER_RATE,
+                &self.config.audio.trim,
+            )
+            .map(|span| (vec![span.start..span.end], span.voiced_s))
+            .unwrap_or_default()),
+        }
+    }
+
+    /// Decodes the pieces of `samples` in the consultation's language;
+    /// the longest piece first, after which, when it holds enough speech
+    /// and detection is on, whisper's detector is asked about that same
+    /// window; a message it is sure
     /// ([`SpeechConfig::other_language_min_prob`]) is in another language
-    /// is decoded again in that one. Returns the segments and the language
-    /// they are in.
+    /// is decoded in that one. Returns the segments, timed from the start
+    /// of the recording and in order, and the language they are in.
     ///
     /// Why decode first: whisper.cpp's detector encodes with the window of
     /// the state's last `whisper_full` call (`audio_ctx` is kept in the
     /// state, and no other call sets it). Asked after the decode, it reads
-    /// the window fitted to this very message, at a fraction of the cost
+    /// the window fitted to this very piece, at a fraction of the cost
     /// of a whole 30 s window, and always the same window for the same
-    /// message. A French message (nearly all of them) costs one decode and
-    /// one fitted encoder pass; another language costs a second decode.
+    /// message. A French message (nearly all of them) costs its decodes and
+    /// one fitted encoder pass; another language costs decoding the longest
+    /// piece twice.
     fn recognise(
         &self,
         samples: &[f32],
+        pieces: &[Range<usize>],
         name: &str,
     ) -> Result<(Vec<guards::RawSegment>, &'static str), SpeechError> {
         let own = own_language(&self.config.language);
         let rate = recueil_audio::WHISPER_RATE as f32;
-        let enough = (samples.len() as f32 / rate) >= self.config.language_min_speech_s;
+        let longest = (0..pieces.len())
+            .max_by_key(|&i| (pieces[i].len(), std::cmp::Reverse(i)))
+            .expect("at least one piece");
+        let first = &samples[pieces[longest].clone()];
+        let enough = (first.len() as f32 / rate) >= self.config.language_min_speech_s;
         self.with_state(name, |state| {
-            let mut raw = self.run_whisper(state, samples, own, name)?;
+            let mut heard = vec![Vec::new(); pieces.len()];
+            heard[longest] = self.run_whisper(state, first, own, name)?;
             let mut language = own;
             if self.config.detect_language && enough {
-                let guess = self.detect_after_decode(state, samples, name)?;
+                let guess = self.detect_after_decode(state, first, name)?;
                 if guess.language != own && guess.probability >= self.config.other_language_min_prob
                 {
                     language = guess.language;
-                    raw = self.run_whisper(state, samples, language, name)?;
+                    heard[longest] = self.run_whisper(state, first, language, name)?;
                 }
                 tracing::info!(
                     input = name,
@@ -530,6 +591,20 @@ impl WhisperTranscriber {
                     decoded_in = language,
                     "language"
                 );
+            }
+            for (i, piece) in pieces.iter().enumerate() {
+                if i != longest {
+                    heard[i] = self.run_whisper(state, &samples[piece.clone()], language, name)?;
+                }
+            }
+            let mut raw = Vec::new();
+            for (piece, segments) in pieces.iter().zip(heard) {
+                let offset_s = piece.start as f32 / rate;
+                raw.extend(segments.into_iter().map(|mut s| {
+                    s.start_s += offset_s;
+                    s.end_s += offset_s;
+                    s
+                }));
             }
             Ok((raw, language))
         })
@@ -544,14 +619,11 @@ impl WhisperTranscriber {
         recording: &Recording,
         name: &str,
     ) -> Result<Option<LanguageGuess>, SpeechError> {
-        let Some(span) = recueil_audio::find_speech(
-            &recording.samples,
-            recueil_audio::WHISPER_RATE,
-            &self.config.audio.trim,
-        ) else {
+        let (pieces, _) = self.speech_pieces(&recording.samples, name)?;
+        let Some(longest) = pieces.iter().max_by_key(|r| r.len()) else {
             return Ok(None);
         };
-        let samples = &recording.samples[span.start..span.end];
+        let samples = &recording.samples[longest.clone()];
         self.with_state(name, |state| {
             self.run_whisper(state, samples, own_language(&self.config.language), name)?;
             self.detect_after_decode(state, samples, name).map(Some)
@@ -606,15 +678,18 @@ impl WhisperTranscriber {
             // Confidence: geometric mean of the probabilities of the text
             // tokens (timestamps and special tokens excluded).
             let (mut sum, mut n) = (0.0f32, 0usize);
+            let mut tokens: Vec<(&[u8], f32)> = Vec::new();
             for i in 0..seg.n_tokens() {
                 if let Some(tok) = seg.get_token(i) {
                     let data = tok.token_data();
                     if data.id < eot {
                         sum += data.p.clamp(1e-6, 1.0).ln();
                         n += 1;
+                        tokens.push((tok.to_bytes().map_err(failed)?, data.p));
                     }
                 }
             }
+            let words = words::from_tokens(tokens);
             let confidence = if n == 0 { 0.0 } else { (sum / n as f32).exp() };
             tracing::debug!(
                 input = name,
@@ -630,6 +705,7 @@ impl WhisperTranscriber {
                 end_s: seg.end_timestamp() as f32 / 100.0,
                 text,
                 confidence,
+                words,
             });
         }
         Ok(out)

@@ -95,6 +95,7 @@ impl Transcriber for ScriptedTranscriber {
                 end_s: transcript.duration_s,
                 text: transcript.text.clone(),
                 confidence: transcript.confidence,
+                words: Vec::new(),
             });
         }
         Ok(transcript)
