@@ -56,7 +56,7 @@ impl Word {
     /// Chosen by measurement (`recueil eval transcribe --words`, the table
     /// in the speech crate's README): how many words get marked against
     /// how many of the marked words are wrong.
-    pub const UNSURE_BELOW: f32 = 0.5;
+    pub const UNSURE_BELOW: f32 = 0.3;
 
     pub fn is_unsure(&self) -> bool {
         self.probability < Self::UNSURE_BELOW

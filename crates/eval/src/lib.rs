@@ -133,8 +133,8 @@ pub fn wrong_in_hypothesis<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> V
     for (i, row) in best.iter_mut().enumerate() {
         row[0] = (i, most);
     }
-    for j in 0..=m {
-        best[0][j] = (j, most);
+    for (j, cell) in best[0].iter_mut().enumerate() {
+        *cell = (j, most);
     }
     let diagonal = |best: &[Vec<(usize, usize)>], i: usize, j: usize| {
         let (e, missed) = best[i - 1][j - 1];

@@ -204,7 +204,9 @@ mod tests {
             128 * 129 * 3 + 64 * 128 * 3 + 64 * 64 * 3 + 128 * 64 * 3 + 128 + 258 * 256;
         let f32_params = s.parameters - f16_params;
         let names: usize = 15 * 12 + model(None).keys().map(String::len).sum::<usize>();
-        let dims = 3 * 4 + 4 + 2 * 2 + 2 + 1 + 0 + 3; // per tensor, in order
+        // Encoder weights 3 dims and biases 1 (x4), LSTM 2+2+1+1, last
+        // convolution 1 and its bias none, STFT basis 3.
+        let dims = 4 * (3 + 1) + (2 + 2 + 1 + 1) + 1 + 3;
         assert_eq!(
             out.len(),
             first + names + 4 * dims + 2 * f16_params + 4 * f32_params

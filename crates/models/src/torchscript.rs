@@ -372,11 +372,10 @@ impl<'a> Unpickler<'a> {
                 }
                 b'b' => {
                     let state = self.pop()?;
-                    match self.top()? {
-                        Value::Object(_, s) => **s = state,
-                        // BUILD on anything else (a tensor's hooks) changes
-                        // nothing a converter reads.
-                        _ => {}
+                    // BUILD on anything but a module (a tensor's hooks)
+                    // changes nothing a converter reads.
+                    if let Value::Object(_, s) = self.top()? {
+                        **s = state;
                     }
                 }
                 b'R' => {

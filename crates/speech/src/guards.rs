@@ -206,6 +206,23 @@ pub struct RawSegment {
     pub words: Vec<recueil_core::Word>,
 }
 
+/// How many words [`apply`] would remove from these segments as repetition
+/// loops (0 when the decoder did not loop). The transcriber decodes a
+/// piece again with whisper's temperature fallback when a loop ate more
+/// than a repeated word or two (see `WhisperTranscriber::decode_piece`).
+pub fn words_lost_to_loops(segments: &[RawSegment]) -> usize {
+    let (kept, flags) = apply(segments.to_vec());
+    if !flags.repetition {
+        return 0;
+    }
+    let words = |s: &[RawSegment]| {
+        s.iter()
+            .map(|x| x.text.split_whitespace().count())
+            .sum::<usize>()
+    };
+    words(segments).saturating_sub(words(&kept))
+}
+
 /// Applies every guard to a list of segments; returns what is left.
 pub fn apply(segments: Vec<RawSegment>) -> (Vec<RawSegment>, Flags) {
     let mut flags = Flags::default();
@@ -269,6 +286,17 @@ mod tests {
             confidence: 0.9,
             words: Vec::new(),
         }
+    }
+
+    #[test]
+    fn words_lost_to_a_loop_are_counted() {
+        // No loop.
+        assert_eq!(words_lost_to_loops(&[seg("je voudrais un accueil")]), 0);
+        // The same segment five times: four copies of two words go.
+        let looped: Vec<RawSegment> = (0..5).map(|_| seg("Votre expérience")).collect();
+        assert_eq!(words_lost_to_loops(&looped), 8);
+        // A word said four times in a row inside a segment: three go.
+        assert_eq!(words_lost_to_loops(&[seg("non non non non merci")]), 3);
     }
 
     #[test]

@@ -42,10 +42,10 @@ pub struct VadSettings {
 impl Default for VadSettings {
     fn default() -> Self {
         VadSettings {
-            threshold: 0.5,
+            threshold: 0.35,
             min_speech_ms: 250,
             min_silence_ms: 500,
-            pad_ms: 300,
+            pad_ms: 800,
         }
     }
 }
