@@ -31,6 +31,7 @@ import numpy as np
 SETTINGS = {
     # recueil: the product's defaults, then the measured alternatives.
     "recueil": ("recueil", []),
+    "recueil-no-vad": ("recueil", ["--no-vad"]),
     "recueil-full-window": ("recueil", ["--full-window"]),
     "recueil-beam5": ("recueil", ["--beam", "5"]),
     "recueil-beam5-fallback2": ("recueil", ["--beam", "5", "--fallbacks", "2"]),

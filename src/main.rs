@@ -64,6 +64,8 @@ enum Command {
     Run(Connected<commands::run::RunArgs>),
     /// Queue depths and where sources stand.
     Status(config::Connection),
+    /// The broker topology the workers declare, as RabbitMQ definitions.
+    Queue(ConnectedGroup<commands::queue::QueueCommand>),
     /// Publish jobs waiting in the outbox (after a broker outage), until stopped.
     Relay(Connected<commands::worker::RelayArgs>),
     /// Put failed sources back in the queue.
@@ -179,6 +181,12 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
         Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),
         Command::Eval(EvalCommand::Redact(a)) => Some(commands::review::eval_redact(a)),
+        // Reads the queue settings; connects to nothing.
+        Command::Queue(g) => Some(
+            config
+                .settings(&g.connection)
+                .and_then(|s| commands::queue::run(&g.command, &s)),
+        ),
         _ => None,
     };
     if let Some(result) = offline {
@@ -238,6 +246,7 @@ fn main() -> ExitCode {
             | Command::ReadBallot(_)
             | Command::Transcribe(_)
             | Command::Forms(_)
+            | Command::Queue(_)
             | Command::Bench(_) => {
                 unreachable!("handled above")
             }

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod db;
 pub mod ingest;
 pub mod models;
+pub mod queue;
 pub mod replay;
 pub mod review;
 pub mod run;

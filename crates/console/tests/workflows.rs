@@ -692,6 +692,33 @@ async fn metrics_are_served_and_readiness_follows_the_broker() {
             metrics.body
         );
     }
+    // Every recueil metric the alert rules use is one served here.
+    let alerts = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/alerts.yaml"
+    ))
+    .unwrap();
+    let mut used: Vec<&str> = alerts
+        .match_indices("recueil_")
+        .map(|(at, _)| {
+            let rest = &alerts[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|name| name.len() > "recueil_".len())
+        .collect();
+    used.sort();
+    used.dedup();
+    assert!(used.len() >= 6, "{used:?}");
+    for name in used {
+        assert!(
+            metrics.body.contains(&format!("{name}{{"))
+                || metrics.body.contains(&format!("{name} ")),
+            "deploy/alerts.yaml uses {name}, which /metrics does not serve"
+        );
+    }
 
     proxy.cut();
     let down = get(&c.app, "/readyz", None).await;

@@ -18,6 +18,7 @@
 //! `consumer_timeout` (30 min by default) must stay above the longest
 //! processing time (deploy/rabbitmq.conf sets it).
 
+use crate::topology::Arg;
 use crate::{Delivery, DeliveryHandle, Depth, QueueConfig, QueueError};
 use futures_util::StreamExt;
 use lapin::options::{
@@ -314,72 +315,47 @@ async fn open(url: &str, config: &QueueConfig) -> Result<Link, QueueError> {
     })
 }
 
+/// Declares [`QueueConfig::topology`], in order.
 async fn declare(channel: &AmqpChannel, config: &QueueConfig) -> Result<(), QueueError> {
-    let durable = QueueDeclareOptions {
-        durable: true,
-        ..QueueDeclareOptions::default()
-    };
-    let dlx = config.dead_letter_exchange();
-    channel
-        .exchange_declare(
-            dlx.as_str().into(),
-            ExchangeKind::Fanout,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    let dead = config.dead_queue();
-    declare_queue(
-        channel,
-        &dead,
-        durable,
-        table(&[("x-queue-type", s("quorum"))]),
-    )
-    .await?;
-    channel
-        .queue_bind(
-            dead.as_str().into(),
-            dlx.as_str().into(),
-            "".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    for c in Channel::ALL {
-        let work = config.work_queue(c);
-        declare_queue(
-            channel,
-            &work,
-            durable,
-            table(&[
-                ("x-queue-type", s("quorum")),
-                ("x-dead-letter-exchange", s(&dlx)),
-                ("x-dead-letter-strategy", s("at-least-once")),
-                ("x-overflow", s("reject-publish")),
-                (
-                    "x-delivery-limit",
-                    AMQPValue::LongLongInt(i64::from(config.delivery_limit)),
-                ),
-            ]),
-        )
-        .await?;
-        declare_queue(
-            channel,
-            &config.retry_queue(c),
-            durable,
-            table(&[
-                (
-                    "x-message-ttl",
-                    AMQPValue::LongLongInt(config.retry_delay.as_millis() as i64),
-                ),
-                ("x-dead-letter-exchange", s("")),
-                ("x-dead-letter-routing-key", s(&work)),
-            ]),
-        )
-        .await?;
+    let topology = config.topology();
+    for e in &topology.exchanges {
+        channel
+            .exchange_declare(
+                e.name.as_str().into(),
+                ExchangeKind::Fanout,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    for q in &topology.queues {
+        let mut args = FieldTable::default();
+        for (k, v) in &q.arguments {
+            let value = match v {
+                Arg::Str(text) => AMQPValue::LongString(text.as_str().into()),
+                Arg::Int(n) => AMQPValue::LongLongInt(*n),
+            };
+            args.insert((*k).into(), value);
+        }
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        declare_queue(channel, &q.name, durable, args).await?;
+    }
+    for b in &topology.bindings {
+        channel
+            .queue_bind(
+                b.queue.as_str().into(),
+                b.exchange.as_str().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -407,18 +383,6 @@ async fn declare_queue(
         })
 }
 
-fn s(v: &str) -> AMQPValue {
-    AMQPValue::LongString(v.into())
-}
-
-fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
-    let mut t = FieldTable::default();
-    for (k, v) in entries {
-        t.insert((*k).into(), v.clone());
-    }
-    t
-}
-
 /// Deletes every queue and exchange of `config`'s topology, whatever they
 /// hold (tests and benchmarks clean up with it; an operator changing the
 /// delivery limit of an empty installation can too).
@@ -431,22 +395,17 @@ pub async fn delete_topology(url: &str, config: &QueueConfig) -> Result<(), Queu
             reason: e.to_string(),
         })?;
     let channel = connection.create_channel().await?;
-    let mut names = vec![config.dead_queue()];
-    for c in Channel::ALL {
-        names.push(config.work_queue(c));
-        names.push(config.retry_queue(c));
-    }
-    for name in names {
+    let topology = config.topology();
+    for q in &topology.queues {
         channel
-            .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+            .queue_delete(q.name.as_str().into(), QueueDeleteOptions::default())
             .await?;
     }
-    channel
-        .exchange_delete(
-            config.dead_letter_exchange().as_str().into(),
-            ExchangeDeleteOptions::default(),
-        )
-        .await?;
+    for e in &topology.exchanges {
+        channel
+            .exchange_delete(e.name.as_str().into(), ExchangeDeleteOptions::default())
+            .await?;
+    }
     let _ = connection.close(200, "bye".into()).await;
     Ok(())
 }

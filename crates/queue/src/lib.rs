@@ -17,6 +17,7 @@
 
 pub mod amqp;
 pub mod memory;
+pub mod topology;
 
 use recueil_core::{Channel, Job};
 use std::time::Duration;
