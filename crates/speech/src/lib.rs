@@ -265,17 +265,11 @@ impl WhisperTranscriber {
         config: &SpeechConfig,
         vad_model: Option<&Path>,
     ) -> Result<WhisperTranscriber, SpeechError> {
-        let vad = match (config.vad, vad_model) {
-            (Some(settings), Some(p)) => {
-                Some(vad::VoiceDetector::load(p, config.threads, settings)?)
-            }
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(SpeechError::Config(
-                    "voice activity detection is on but no VAD model was given".into(),
-                ))
-            }
-        };
+        if config.vad.is_some() && vad_model.is_none() {
+            return Err(SpeechError::Config(
+                "voice activity detection is on but no VAD model was given".into(),
+            ));
+        }
         if config.threads == 0 {
             return Err(SpeechError::Config("threads must be at least 1".into()));
         }
@@ -296,7 +290,14 @@ impl WhisperTranscriber {
                 config.language
             )));
         }
+        // whisper.cpp's logs (the VAD loader's too) go to `tracing`.
         whisper_rs::install_logging_hooks();
+        let vad = match (config.vad, vad_model) {
+            (Some(settings), Some(p)) => {
+                Some(vad::VoiceDetector::load(p, config.threads, settings)?)
+            }
+            _ => None,
+        };
         let started = Instant::now();
         let mut params = WhisperContextParameters::default();
         params.flash_attn(config.flash_attn);
