@@ -169,7 +169,7 @@ impl BallotScanner {
     pub fn read_image(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
         let reg = match analyze::analyse(img) {
             Layout::Blank => return Ok(PageReading::empty(page, PageKind::Blank)),
-            Layout::NotAForm => return Ok(PageReading::empty(page, PageKind::NotAForm)),
+            Layout::NotAForm => return self.read_other_page(img, page),
             Layout::Form(reg) => reg,
         };
         let mut out = PageReading::empty(page, PageKind::Form);
@@ -228,6 +228,25 @@ impl BallotScanner {
             }
         }
         out.needs_review = !out.review_reasons.is_empty();
+        Ok(out)
+    }
+}
+
+impl BallotScanner {
+    /// A page that is not a B1 form (a letter, a plain sheet put in the
+    /// urn): read whole, so that the reviewer corrects a reading instead of
+    /// typing the page. It always goes to a person: the form's confidence
+    /// rule was measured on the form's text frame, not on free pages
+    /// (issue #14 calibrates it on letters).
+    fn read_other_page(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
+        let mut out = PageReading::empty(page, PageKind::NotAForm);
+        let read = self.read_text_page(img)?;
+        out.text = read.text.trim().to_owned();
+        out.confidence = read.confidence;
+        if out.text.is_empty() {
+            out.confidence = 0.0;
+            out.review_reasons.push("no text read".into());
+        }
         Ok(out)
     }
 }

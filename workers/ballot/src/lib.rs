@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! page -> reader (load, register, ticks, QR code, OCR, confidence)
-//!      -> blank page? status `empty`      not a form? `needs_review`
+//!      -> blank page? status `empty`      not a form (a letter)? read whole, `needs_review`
 //!      -> urn: QR code, else the one given at intake; a conflict goes to review
 //!      -> classifier (ticked boxes > explicit mention > content)
 //!      -> personal data masked in the publishable text
@@ -61,6 +61,17 @@ impl Process for BallotWorker {
         match reading.kind {
             PageKind::Blank => return Ok(contribution),
             PageKind::NotAForm => {
+                // A letter or a plain sheet: its reading and the questions
+                // it seems to answer are a start for the reviewer, who
+                // always checks them (see `BallotScanner::read_image`).
+                if !reading.text.trim().is_empty() {
+                    let classification = self.classifier.classify(&reading.text, reading.ticked);
+                    contribution.questions = classification.questions;
+                    contribution.evidence = classification.evidence;
+                    let (text, redactions) = mask_personal_data(&reading.text);
+                    contribution.text = text;
+                    contribution.redactions = redactions;
+                }
                 contribution.status = Status::NeedsReview;
                 return Ok(contribution);
             }
@@ -84,5 +95,103 @@ impl Process for BallotWorker {
             Status::Published
         };
         Ok(contribution)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The worker's decisions with instant test doubles for the reader and
+    //! the classifier (the real engines are measured in `recueil-scan` and
+    //! `recueil-classify`).
+    use super::*;
+    use recueil_core::engine::{BallotReading, Classification};
+    use recueil_core::{QuestionSet, SourceId};
+
+    struct Reads(BallotReading);
+    impl BallotReader for Reads {
+        fn engine(&self) -> EngineInfo {
+            EngineInfo {
+                name: "reader-double".into(),
+                version: "1".into(),
+            }
+        }
+        fn read(&self, _: Media<'_>) -> Result<BallotReading, Failure> {
+            Ok(self.0.clone())
+        }
+    }
+
+    struct Question3;
+    impl Classifier for Question3 {
+        fn engine(&self) -> EngineInfo {
+            EngineInfo {
+                name: "classifier-double".into(),
+                version: "1".into(),
+            }
+        }
+        fn classify(&self, _: &str, _: QuestionSet) -> Classification {
+            Classification {
+                questions: QuestionSet::parse_list("3").unwrap(),
+                evidence: Vec::new(),
+                needs_review: false,
+            }
+        }
+    }
+
+    fn source() -> Source {
+        Source {
+            id: SourceId::new(),
+            channel: Channel::Ballot,
+            sha256: "00".repeat(32),
+            media_type: "image/jpeg".into(),
+            size: 3,
+            original_name: "lettre.jpg".into(),
+            received_at: Policy::default().closing_time,
+            caller_ref: None,
+            urn: None,
+            batch: None,
+            page: 1,
+        }
+    }
+
+    fn letter(text: &str) -> BallotReading {
+        BallotReading {
+            kind: PageKind::NotAForm,
+            ticked: QuestionSet::empty(),
+            ambiguous: QuestionSet::empty(),
+            urn: None,
+            text: text.into(),
+            confidence: 0.9,
+            needs_review: true,
+            crop_png: None,
+        }
+    }
+
+    #[test]
+    fn a_letter_goes_to_a_person_with_its_reading_masked_and_a_suggested_question() {
+        let text = "Madame, je propose un accueil le soir. Appelez-moi au 06 12 34 56 78.";
+        let worker = BallotWorker::new(
+            Arc::new(Reads(letter(text))),
+            Arc::new(Question3),
+            Policy::default(),
+        );
+        let c = worker.process(&source(), b"jpg").unwrap();
+        assert_eq!(c.status, Status::NeedsReview);
+        assert_eq!(c.raw_text, text);
+        assert!(!c.text.contains("06 12 34 56 78"), "{}", c.text);
+        assert!(c.text.starts_with("Madame, je propose un accueil le soir."));
+        assert!(!c.redactions.is_empty());
+        assert_eq!(c.questions, QuestionSet::parse_list("3").unwrap());
+    }
+
+    #[test]
+    fn a_page_with_nothing_read_still_goes_to_a_person() {
+        let worker = BallotWorker::new(
+            Arc::new(Reads(letter(""))),
+            Arc::new(Question3),
+            Policy::default(),
+        );
+        let c = worker.process(&source(), b"jpg").unwrap();
+        assert_eq!(c.status, Status::NeedsReview);
+        assert!(c.text.is_empty() && c.questions.is_empty());
     }
 }
