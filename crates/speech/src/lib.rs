@@ -2,14 +2,18 @@
 //! whisper-rs 0.16) behind recueil's [`Transcriber`] trait.
 //!
 //! ```text
-//! bytes -> recueil-audio (decode, 16 kHz mono, duration cap, find speech)
+//! bytes -> recueil-audio (decode, 16 kHz mono, duration cap)
+//!       -> Silero VAD (vad): stretches of speech, grouped into pieces of
+//!          at most 28 s cut at pauses (energy trim when the VAD is off)
 //!       -> nothing but silence or a click?  no_speech, whisper not called
-//!       -> whisper_full in French (greedy, no fallback, the encoder's
-//!          window fitted to the speech when it is under 30 s)
-//!       -> language: whisper's detector on the same window; a message it
-//!          is sure is in another language is decoded again in that one
+//!       -> whisper_full in French on each piece, the longest first (greedy,
+//!          the encoder's window fitted to the piece; a long piece whose
+//!          loop ate speech is decoded again with temperature fallback)
+//!       -> language: whisper's detector on the longest piece's window; a
+//!          message it is sure is in another language is decoded in that one
 //!       -> guards (annotations, credit lines, loops, lone courtesy words)
-//!       -> Transcript: text, segments with timestamps and confidence
+//!       -> Transcript: text, segments with timestamps, confidence, and
+//!          each word with its probability (words)
 //! ```
 //!
 //! The model is loaded once ([`WhisperTranscriber::load`]) and shared by
@@ -721,7 +725,8 @@ impl WhisperTranscriber {
         name: &str,
         fallback: bool,
     ) -> Result<Vec<guards::RawSegment>, SpeechError> {
-        // find_speech never returns an empty span; whisper-rs crashes on one.
+        // Pieces are never empty (the VAD's and the energy trim's spans
+        // have speech); whisper-rs crashes on an empty input.
         debug_assert!(!samples.is_empty());
         let failed = |e: whisper_rs::WhisperError| SpeechError::Recognition {
             name: name.to_string(),
