@@ -58,28 +58,22 @@ impl Process for BallotWorker {
         // The printed QR code is evidence; the urn typed at intake is a
         // fallback, and a disagreement is for a person to settle.
         contribution.urn = reading.urn.clone().or_else(|| source.urn.clone());
+        // A letter or a plain sheet (not a form) takes the form's path: its
+        // reading and the questions it seems to answer are a start for the
+        // reviewer, who always checks them (see `BallotScanner::read_image`).
+        let not_a_form = reading.kind == PageKind::NotAForm;
         match reading.kind {
             PageKind::Blank => return Ok(contribution),
-            PageKind::NotAForm => {
-                // A letter or a plain sheet: its reading and the questions
-                // it seems to answer are a start for the reviewer, who
-                // always checks them (see `BallotScanner::read_image`).
-                if !reading.text.trim().is_empty() {
-                    let classification = self.classifier.classify(&reading.text, reading.ticked);
-                    contribution.questions = classification.questions;
-                    contribution.evidence = classification.evidence;
-                    let (text, redactions) = mask_personal_data(&reading.text);
-                    contribution.text = text;
-                    contribution.redactions = redactions;
-                }
+            PageKind::NotAForm if reading.text.trim().is_empty() => {
                 contribution.status = Status::NeedsReview;
                 return Ok(contribution);
             }
-            PageKind::Form => {}
+            PageKind::NotAForm | PageKind::Form => {}
         }
         contribution.review_image = reading.crop_png.clone();
         let classification = self.classifier.classify(&reading.text, reading.ticked);
-        let unsure = reading.needs_review
+        let unsure = not_a_form
+            || reading.needs_review
             || !reading.ambiguous.is_empty()
             || urn_conflict
             || classification.needs_review
