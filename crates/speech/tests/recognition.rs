@@ -11,7 +11,8 @@
 //! Time: about 110 s of FLEURS audio three times, 108 s of short commands,
 //! 2 x 12 fixtures and a 190 s message; whisper.cpp is optimised even in
 //! debug builds (`[profile.dev.build-override]`), and the encoder's window
-//! is fitted to each message, so this takes a few minutes on 2 cores. Thresholds and their reasons: crates/speech/README.md.
+//! is fitted to each message, so this takes a few minutes on 2 cores
+//! (`Recognizer` holds the turn). Thresholds and their reasons: crates/speech/README.md.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -66,34 +67,36 @@ fn config() -> SpeechConfig {
     }
 }
 
-/// `base` with the default settings, language detection included.
-fn detecting() -> MutexGuard<'static, WhisperTranscriber> {
-    static DETECTING: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
-    let base = model("base");
-    drop(base); // fetched and verified; one recognition at a time still holds
-    let m = DETECTING.get_or_init(|| {
-        let dir = recueil_models::resolve_models_dir(
-            std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
-            std::env::var_os("HOME").map(Into::into),
-        );
-        let config = SpeechConfig {
-            threads: threads(),
-            ..SpeechConfig::default()
-        };
-        Mutex::new(
-            WhisperTranscriber::load("base", &dir, &config).unwrap_or_else(|e| panic!("{e}")),
-        )
-    });
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A loaded model, held with the binary's one recognition turn: two
+/// recognitions at once on 2 cores spin at ggml's barriers (measured: 77 %
+/// of the time in `ggml_barrier` when the language test's detecting model
+/// ran beside another test's, and this binary took 25 minutes instead of
+/// a few).
+struct Recognizer {
+    model: MutexGuard<'static, WhisperTranscriber>,
+    _turn: MutexGuard<'static, ()>,
 }
 
-fn model(name: &'static str) -> MutexGuard<'static, WhisperTranscriber> {
-    static BASE: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
-    static Q8: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
-    // One recognition at a time across the whole test binary.
-    static RUNNING: Mutex<()> = Mutex::new(());
-    let cell = if name == "base" { &BASE } else { &Q8 };
-    let lock = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+impl std::ops::Deref for Recognizer {
+    type Target = WhisperTranscriber;
+
+    fn deref(&self) -> &WhisperTranscriber {
+        &self.model
+    }
+}
+
+/// The turn: every model, loaded or used, waits for it.
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Fetches (once) and loads `name` with `config`, in `cell`.
+fn loaded(
+    cell: &'static OnceLock<Mutex<WhisperTranscriber>>,
+    name: &'static str,
+    config: SpeechConfig,
+) -> MutexGuard<'static, WhisperTranscriber> {
     let m = cell.get_or_init(|| {
         let dir = recueil_models::resolve_models_dir(
             std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
@@ -101,12 +104,35 @@ fn model(name: &'static str) -> MutexGuard<'static, WhisperTranscriber> {
         );
         recueil_models::fetch_many(&[name, recueil_models::VAD_MODEL], &dir)
             .unwrap_or_else(|e| panic!("{e}"));
-        Mutex::new(
-            WhisperTranscriber::load(name, &dir, &config()).unwrap_or_else(|e| panic!("{e}")),
-        )
+        Mutex::new(WhisperTranscriber::load(name, &dir, &config).unwrap_or_else(|e| panic!("{e}")))
     });
-    drop(lock);
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `base` with the default settings, language detection included.
+fn detecting() -> Recognizer {
+    static DETECTING: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    let turn = turn();
+    let config = SpeechConfig {
+        threads: threads(),
+        ..SpeechConfig::default()
+    };
+    Recognizer {
+        model: loaded(&DETECTING, "base", config),
+        _turn: turn,
+    }
+}
+
+/// `name` (`base` or `base-q8_0`) with [`config`]'s settings.
+fn model(name: &'static str) -> Recognizer {
+    static BASE: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    static Q8: OnceLock<Mutex<WhisperTranscriber>> = OnceLock::new();
+    let cell = if name == "base" { &BASE } else { &Q8 };
+    let turn = turn();
+    Recognizer {
+        model: loaded(cell, name, config()),
+        _turn: turn,
+    }
 }
 
 fn print(report: &Report, what: &str) {
