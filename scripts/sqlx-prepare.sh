@@ -10,8 +10,19 @@
 # compiles recueil-store against it with SQLX_OFFLINE_DIR set, which makes
 # the macros write their data there (what `cargo sqlx prepare` does, without
 # needing sqlx-cli).
+#   scripts/sqlx-prepare.sh --check -- COMMAND...
+# compiles with COMMAND instead of `cargo build -p recueil-store`: CI passes
+# its clippy run, so that the check costs no build of its own (a build of
+# recueil-store alone resolves other features and compiles its dependencies
+# a second time: 3-4 minutes from clean).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+mode="${1:-}"
+[[ "$mode" == "--check" ]] && shift
+[[ "${1:-}" == "--" ]] && shift
+compile=("$@")
+((${#compile[@]})) || compile=(cargo build -q -p recueil-store --lib)
 
 admin="${RECUEIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 base="${admin%/*}"
@@ -28,18 +39,14 @@ for m in crates/store/migrations/postgres/*.sql; do
   psql -q -v ON_ERROR_STOP=1 "$base/$db" -f "$m" >/dev/null
 done
 
-
-
-DATABASE_URL="$base/$db" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
-  CARGO_TARGET_DIR="${SQLX_TARGET_DIR:-target}" \
-  cargo build -q -p recueil-store --lib
-# A no-op rebuild would write nothing: make sure every query was written.
+# The macros only write when the crate compiles: a crate already compiled
+# would write nothing, so make it compile again.
 find crates/store/src -name "*.rs" -exec touch {} +
 DATABASE_URL="$base/$db" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
   CARGO_TARGET_DIR="${SQLX_TARGET_DIR:-target}" \
-  cargo build -q -p recueil-store --lib
+  "${compile[@]}"
 
-if [[ "${1:-}" == "--check" ]]; then
+if [[ "$mode" == "--check" ]]; then
   if ! diff -r crates/store/.sqlx "$out" >/dev/null; then
     echo "error: crates/store/.sqlx is stale: the queries or the migrations changed." >&2
     diff -rq crates/store/.sqlx "$out" >&2 || true

@@ -8,10 +8,10 @@ scripts/install-deps.sh --services
 scripts/start-services.sh
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-# The PostgreSQL store's compile-time checked queries: their committed data
-# (crates/store/.sqlx) must match the queries and the migrations.
-scripts/sqlx-prepare.sh --check
+# Lints, and the PostgreSQL store's compile-time checked queries: their
+# committed data (crates/store/.sqlx) must match the queries and the
+# migrations. The check rides on clippy's compilation (no build of its own).
+scripts/sqlx-prepare.sh --check -- cargo clippy --workspace --all-targets -- -D warnings
 # Build every test once, with the workspace's unified features: this also
 # builds target/debug/recueil (the binary the end-to-end tests run). A
 # `cargo build --bin recueil` alone would resolve features for that package
