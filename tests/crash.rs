@@ -1,103 +1,22 @@
 //! Workers killed with SIGKILL in the middle of a job, against the real
 //! services. The worker under test is this test binary itself, re-executed
-//! as a child process running the real worker loop over test doubles.
+//! as a child process running the real worker loop over test doubles
+//! (`recueil_testkit::child`).
 
 use recueil_core::Channel;
-use recueil_pipeline::embedded::run_inbox;
 use recueil_pipeline::intake::{new_source, Arrival};
 use recueil_pipeline::relay::relay_pending;
-use recueil_pipeline::worker::{self, WorkerSettings};
-use recueil_pipeline::Shutdown;
-use recueil_queue::{Queue, QueueConfig};
+use recueil_queue::Queue;
 use recueil_store::{Intake, SourceState, Store};
-use recueil_testkit::{voicemail_process, wait_until, wav, TestBroker, TestDb};
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use recueil_testkit::{child, wait_until, wav, TestBroker, TestDb};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// What a child process does, from its environment.
 #[test]
 #[ignore = "child process of the crash tests, started by them"]
 fn child_process() {
-    let Ok(mode) = std::env::var("RECUEIL_TEST_CHILD") else {
-        return;
-    };
-    let db = std::env::var("RECUEIL_TEST_DB").expect("db");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let store = Store::connect(&db).await.unwrap();
-        match mode.as_str() {
-            "amqp-worker" => {
-                let config = QueueConfig {
-                    prefix: std::env::var("RECUEIL_TEST_PREFIX").unwrap(),
-                    delivery_limit: std::env::var("RECUEIL_TEST_LIMIT")
-                        .unwrap()
-                        .parse()
-                        .unwrap(),
-                    retry_delay: Duration::from_millis(200),
-                    prefetch: 1,
-                };
-                let queue = Queue::amqp(&recueil_testkit::amqp_url(), config)
-                    .await
-                    .unwrap();
-                let settings = WorkerSettings {
-                    concurrency: 1,
-                    ..WorkerSettings::default()
-                };
-                worker::run(store, queue, voicemail_process(), settings, Shutdown::new())
-                    .await
-                    .unwrap();
-            }
-            "embedded" => {
-                let inbox = std::env::var("RECUEIL_TEST_INBOX").unwrap();
-                run_inbox(
-                    &store,
-                    Path::new(&inbox),
-                    vec![voicemail_process()],
-                    None,
-                    QueueConfig::default(),
-                    WorkerSettings::default(),
-                    Shutdown::new(),
-                )
-                .await
-                .unwrap();
-            }
-            other => panic!("unknown child mode {other}"),
-        }
-    });
-}
-
-fn spawn_child(mode: &str, env: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "child_process",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("RECUEIL_TEST_CHILD", mode)
-    .env("RECUEIL_LOG", "warn")
-    .stdout(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn the child worker")
-}
-
-async fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if start.elapsed() > timeout {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    child::main();
 }
 
 async fn ingest(store: &Store, script: &str) -> recueil_core::SourceId {
@@ -129,7 +48,7 @@ async fn killed_worker_job_is_redelivered_and_stored_once() {
         ("RECUEIL_TEST_LIMIT", "5".to_owned()),
     ];
 
-    let mut first = spawn_child("amqp-worker", &env);
+    let mut first = child::spawn("amqp-worker", &env);
     wait_until("the first worker took the job", WAIT, || async {
         marker.exists()
     })
@@ -140,7 +59,7 @@ async fn killed_worker_job_is_redelivered_and_stored_once() {
     assert_eq!(record.state, SourceState::Processing);
     assert!(record.last_error.unwrap().starts_with("interrupted"));
 
-    let mut second = spawn_child("amqp-worker", &env);
+    let mut second = child::spawn("amqp-worker", &env);
     wait_until("the second worker stored it", WAIT, || async {
         store.contribution(id).await.unwrap().is_some()
     })
@@ -190,8 +109,8 @@ async fn poison_message_is_dead_lettered_after_the_delivery_limit() {
     ];
     let mut crashes = 0;
     loop {
-        let mut child = spawn_child("amqp-worker", &env);
-        match wait_exit(&mut child, Duration::from_secs(5)).await {
+        let mut child = child::spawn("amqp-worker", &env);
+        match child::wait_exit(&mut child, Duration::from_secs(5)).await {
             Some(status) => {
                 assert!(!status.success(), "only the poison message ends a worker");
                 crashes += 1;
@@ -242,13 +161,15 @@ async fn killed_embedded_run_resumes_exactly_once() {
         ("RECUEIL_TEST_DB", db.url.clone()),
         ("RECUEIL_TEST_INBOX", inbox.display().to_string()),
     ];
-    let mut first = spawn_child("embedded", &env);
+    let mut first = child::spawn("embedded", &env);
     wait_until("the job started", WAIT, || async { marker.exists() }).await;
     first.kill().unwrap();
     first.wait().unwrap();
 
-    let mut second = spawn_child("embedded", &env);
-    let status = wait_exit(&mut second, WAIT).await.expect("second run ends");
+    let mut second = child::spawn("embedded", &env);
+    let status = child::wait_exit(&mut second, WAIT)
+        .await
+        .expect("second run ends");
     assert!(status.success());
 
     let store = Store::connect(&db.url).await.unwrap();

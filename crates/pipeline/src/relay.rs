@@ -34,10 +34,14 @@ pub async fn relay_pending(store: &Store, queue: &Queue) -> Result<usize, RelayE
         if batch.is_empty() {
             return Ok(published);
         }
-        for entry in batch {
+        for (n, entry) in batch.iter().enumerate() {
             if let Err(e) = queue.publish(&entry.job).await {
-                // Let the next pass, or another relay, take it at once.
-                store.release_outbox(entry.id).await?;
+                // Let the next pass, or another relay, take this job and
+                // the rest of the batch at once: left claimed, they would
+                // wait out the lease (a minute) after the broker is back.
+                for unpublished in &batch[n..] {
+                    store.release_outbox(unpublished.id).await?;
+                }
                 return Err(e.into());
             }
             store.complete_outbox(entry.id).await?;

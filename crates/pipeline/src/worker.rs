@@ -8,7 +8,15 @@
 //!          ─ Process (blocking) ─── Ok ─> store contribution ─> ack
 //!                                   transient ─> record, retry later (until max attempts)
 //!                                   permanent / panic ─> record, dead-letter
+//! store unreachable at any step ──────────────────────> retry later, attempt not
+//!                                                        counted; the consumer backs off
 //! ```
+//!
+//! A fault of the database (restarted, read-only, unreachable) is not the
+//! job's: it never uses up one of the job's attempts nor sends it to the
+//! dead letters, and the consumer waits longer after each such fault so
+//! that a thousand queued jobs do not spin through the retry queue while
+//! the database is away.
 //!
 //! A worker killed anywhere in this sequence leaves the message
 //! unacknowledged: the broker redelivers it, `begin_attempt` counts the
@@ -110,7 +118,15 @@ struct Worker {
 
 impl Worker {
     async fn serve(self, mut consumer: recueil_queue::Consumer, shutdown: Shutdown) {
+        let mut backoff = StoreBackoff::default();
         loop {
+            if let Some(pause) = backoff.pause() {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
             let delivery = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
@@ -119,7 +135,7 @@ impl Worker {
             let handling = self.handle(delivery);
             tokio::pin!(handling);
             tokio::select! {
-                _ = &mut handling => {}
+                outcome = &mut handling => backoff.after(outcome),
                 _ = shutdown.cancelled() => {
                     // Finish the job in hand if it is quick enough; dropping
                     // it unanswered hands it back to the queue.
@@ -132,26 +148,28 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Delivery) {
+    /// Handles one delivery; returns the outcome's name (as counted in
+    /// the metrics).
+    async fn handle(&self, delivery: Delivery) -> &'static str {
         let job = match Job::from_wire(delivery.payload()) {
             Ok(job) if job.channel == self.process.channel() => job,
             Ok(job) => {
                 tracing::error!(source = %job.source_id, channel = %job.channel, "job for another channel: dead-lettered");
                 answer(delivery.dead_letter().await);
-                return;
+                return "foreign";
             }
             Err(e) => {
                 tracing::error!(error = %e, "unreadable message: dead-lettered");
                 metrics::counter!("recueil_jobs_total", "channel" => self.process.channel().as_str(), "outcome" => "malformed").increment(1);
                 answer(delivery.dead_letter().await);
-                return;
+                return "malformed";
             }
         };
         let span = tracing::info_span!("job", source = %job.source_id, attempt = job.attempt, delivery = delivery.count());
         self.handle_job(job, delivery).instrument(span).await
     }
 
-    async fn handle_job(&self, job: Job, delivery: Delivery) {
+    async fn handle_job(&self, job: Job, delivery: Delivery) -> &'static str {
         let started = std::time::Instant::now();
         let outcome = self.settle_job(job, delivery).await;
         let channel = self.process.channel().as_str();
@@ -159,6 +177,7 @@ impl Worker {
             .increment(1);
         metrics::histogram!("recueil_job_seconds", "channel" => channel)
             .record(started.elapsed().as_secs_f64());
+        outcome
     }
 
     /// Processes one job and answers its delivery; returns the outcome's
@@ -182,10 +201,17 @@ impl Worker {
                 // without using up one of the job's attempts.
                 tracing::warn!(error = %e, "store unavailable: retry later");
                 answer(delivery.retry_later(&job).await);
-                return "store_unavailable";
+                return STORE_UNAVAILABLE;
             }
         }
-        let outcome = self.process(&job).await;
+        let outcome = match self.process(&job).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the source from the store: retry later");
+                answer(delivery.retry_later(&job).await);
+                return STORE_UNAVAILABLE;
+            }
+        };
         let (result, name) = match outcome {
             Ok(contribution) => match self.store.record_contribution(&contribution).await {
                 Ok(_) => {
@@ -194,7 +220,7 @@ impl Worker {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot store the contribution: retry later");
-                    (delivery.retry_later(&job).await, "store_unavailable")
+                    (delivery.retry_later(&job).await, STORE_UNAVAILABLE)
                 }
             },
             Err(failure) if failure.is_transient() && job.attempt < self.settings.max_attempts => {
@@ -213,25 +239,21 @@ impl Worker {
     }
 
     /// Loads the source and runs the channel's process on a blocking thread.
-    async fn process(&self, job: &Job) -> Result<recueil_core::Contribution, Failure> {
-        let store_down = |e: recueil_store::StoreError| Failure::transient(format!("store: {e}"));
-        let record = self
-            .store
-            .source(job.source_id)
-            .await
-            .map_err(store_down)?
-            .ok_or_else(|| Failure::permanent("source vanished from the store"))?;
-        let original = self
-            .store
-            .original(&record.source.sha256)
-            .await
-            .map_err(store_down)?
-            .ok_or_else(|| {
-                Failure::permanent(format!(
-                    "{}: original bytes were purged; nothing left to process",
-                    record.source.original_name
-                ))
-            })?;
+    /// The outer error is the store's (not the job's fault); the inner one
+    /// the job's outcome.
+    async fn process(
+        &self,
+        job: &Job,
+    ) -> Result<Result<recueil_core::Contribution, Failure>, recueil_store::StoreError> {
+        let Some(record) = self.store.source(job.source_id).await? else {
+            return Ok(Err(Failure::permanent("source vanished from the store")));
+        };
+        let Some(original) = self.store.original(&record.source.sha256).await? else {
+            return Ok(Err(Failure::permanent(format!(
+                "{}: original bytes were purged; nothing left to process",
+                record.source.original_name
+            ))));
+        };
         let process = self.process.clone();
         let name = record.source.original_name.clone();
         let source = record.source;
@@ -239,12 +261,14 @@ impl Worker {
         // job's span over, so that what the engines log (whisper, tesseract)
         // names the source it is about.
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| process.process(&source, &original)))
-            .await
-            .unwrap_or_else(|e| {
-                // A panicking engine must not take the worker down with it.
-                Err(Failure::permanent(format!("{name}: engine crashed: {e}")))
-            })
+        Ok(tokio::task::spawn_blocking(move || {
+            span.in_scope(|| process.process(&source, &original))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            // A panicking engine must not take the worker down with it.
+            Err(Failure::permanent(format!("{name}: engine crashed: {e}")))
+        }))
     }
 
     async fn record(&self, job: &Job, will_retry: bool, failure: &Failure) {
@@ -259,10 +283,65 @@ impl Worker {
     }
 }
 
+/// The outcome of a job the database could not serve.
+const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// How long a consumer waits before its next delivery after the database
+/// failed it: 100 ms, doubling to 5 s while the faults go on, nothing once
+/// a job goes through. The broker's retry delay alone would not do: with
+/// a thousand jobs queued, each would be taken, failed and re-queued in a
+/// loop for as long as the database is away.
+#[derive(Debug, Default)]
+struct StoreBackoff {
+    next: Option<Duration>,
+}
+
+impl StoreBackoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn after(&mut self, outcome: &str) {
+        self.next = if outcome == STORE_UNAVAILABLE {
+            Some(self.next.map_or(Self::FIRST, |d| (d * 2).min(Self::MAX)))
+        } else {
+            None
+        };
+    }
+
+    fn pause(&self) -> Option<Duration> {
+        self.next
+    }
+}
+
 /// A failed answer leaves the message unacknowledged: the broker redelivers
 /// it, which the store makes harmless.
 fn answer(result: Result<(), recueil_queue::QueueError>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not answer the broker; the message will be redelivered");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumer_backs_off_while_the_store_fails_and_not_after() {
+        let mut backoff = StoreBackoff::default();
+        assert_eq!(backoff.pause(), None);
+        let mut pauses = Vec::new();
+        for _ in 0..10 {
+            backoff.after(STORE_UNAVAILABLE);
+            pauses.push(backoff.pause().expect("a pause after a store fault"));
+        }
+        assert_eq!(pauses[0], StoreBackoff::FIRST);
+        assert_eq!(pauses[1], StoreBackoff::FIRST * 2);
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*pauses.last().unwrap(), StoreBackoff::MAX);
+        // A job that goes through (or fails on its own) ends the pauses.
+        backoff.after("published");
+        assert_eq!(backoff.pause(), None);
+        backoff.after("failed");
+        assert_eq!(backoff.pause(), None);
     }
 }

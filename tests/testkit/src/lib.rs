@@ -5,6 +5,7 @@
 //! transiently, and so on, so one worker can be handed good and bad jobs.
 
 pub mod browser;
+pub mod child;
 
 use recueil_core::engine::{Classification, Classifier, Media, Segment, Transcriber, Transcript};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Failure, Question, QuestionSet};
@@ -21,8 +22,19 @@ pub fn wav(script: &str) -> Vec<u8> {
     bytes
 }
 
+/// [`wav`] padded with NUL bytes to `size` bytes: a recording's weight on
+/// disk, with the same script (which ends at the first NUL).
+pub fn wav_padded(script: &str, size: usize) -> Vec<u8> {
+    let mut bytes = wav(script);
+    assert!(!script.contains('\0'), "a script has no NUL byte");
+    bytes.resize(size.max(bytes.len()), 0);
+    bytes
+}
+
 fn script(media: &Media<'_>) -> String {
-    String::from_utf8_lossy(media.bytes.get(16..).unwrap_or_default()).into_owned()
+    let rest = media.bytes.get(16..).unwrap_or_default();
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    String::from_utf8_lossy(&rest[..end]).into_owned()
 }
 
 /// A transcriber that "hears" the script. Scripts:
