@@ -8,7 +8,10 @@
 //!
 //! The workers are this test binary re-executed (`recueil_testkit::child`)
 //! over the scripted engines: a job takes a few milliseconds, so that the
-//! faults, not the engines, set the pace. These tests stop and restart the
+//! faults, not the engines, set the pace. Two more cases kill `recueil run`
+//! inside the real engines (whisper, tesseract). The embedded mode's full
+//! disk is a 1 MB tmpfs. All of them need root (the services' control
+//! commands, `mount`), as on CI's machine. These tests stop and restart the
 //! shared services; they take a lock so that they run one at a time, and
 //! no other test binary runs beside them (cargo runs binaries one after
 //! another).
@@ -21,6 +24,7 @@ use recueil_queue::Queue;
 use recueil_store::{Intake, SourceState, Store};
 use recueil_testkit::{child, wait_until, wav, wav_padded, TestBroker, TestDb};
 use std::collections::HashSet;
+use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -563,4 +567,106 @@ async fn a_full_disk_stops_the_embedded_run_clearly_and_the_next_run_resumes() {
     assert_eq!(contributions.len(), FILES);
     assert_eq!(distinct.len(), FILES);
     store.close().await;
+}
+
+/// `recueil run` over an inbox holding `file` alone, SIGKILLed once the
+/// worker is inside its engine (the source is being processed, nothing
+/// stored yet), then run again: the job is redelivered from the store and
+/// done once. With the real engines and models (scripts/test.sh fetches
+/// them).
+async fn killed_inside_the_engine(file: &Path, engine: &str) {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::copy(file, inbox.join(file.file_name().unwrap())).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("recueil.db").display());
+    let run = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_recueil"));
+        cmd.arg("run")
+            .arg(&inbox)
+            .env("RECUEIL_DATABASE_URL", &db)
+            .env("RECUEIL_LOG", "warn")
+            .env_remove("RECUEIL_AMQP_URL")
+            .env_remove("RECUEIL_CONFIG")
+            .stdout(std::process::Stdio::null());
+        cmd
+    };
+    let mut first = run().spawn().expect("recueil run");
+    let store = async {
+        loop {
+            if let Ok(store) = Store::connect(&db).await {
+                break store;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let store = tokio::time::timeout(Duration::from_secs(30), store)
+        .await
+        .expect("the run creates its store");
+    wait_until(
+        "the worker takes the job",
+        Duration::from_secs(60),
+        || async {
+            let records = store.sources().await.unwrap_or_default();
+            records.iter().any(|r| r.state == SourceState::Processing)
+        },
+    )
+    .await;
+    // Into the engine's work, well before its end.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let record = store.sources().await.unwrap().remove(0);
+    assert_eq!(
+        record.state,
+        SourceState::Processing,
+        "killed inside {engine}, not after"
+    );
+    assert!(store.contributions().await.unwrap().is_empty());
+
+    let out = run()
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("second run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = store.sources().await.unwrap();
+    let contributions = store.contributions().await.unwrap();
+    println!(
+        "faults: killed inside {engine}: sources {}, attempts {}, contributions {}, lost {}, \
+         duplicated {}, in {:.1} s",
+        records.len(),
+        records[0].attempts,
+        contributions.len(),
+        usize::from(contributions.is_empty()),
+        contributions.len().saturating_sub(1),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].state, SourceState::Done);
+    assert_eq!(records[0].attempts, 2, "the killed attempt is counted");
+    assert_eq!(contributions.len(), 1);
+    store.close().await;
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_inside_whisper_is_redelivered_and_done_once() {
+    let _services = SERVICES.lock().await;
+    let file = root().join("fixtures/real/speech/fleurs-fr/fleurs-fr-000.wav");
+    killed_inside_the_engine(&file, "whisper").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_inside_tesseract_is_redelivered_and_done_once() {
+    let _services = SERVICES.lock().await;
+    let file = root().join("fixtures/inbox/ballot-imprime.png");
+    killed_inside_the_engine(&file, "tesseract").await;
 }
