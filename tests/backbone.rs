@@ -373,3 +373,33 @@ async fn shutdown_hands_back_the_job_in_hand() {
     assert_eq!(m.pending(Channel::Voicemail), 1, "job back in the queue");
     assert!(store.contribution(id).await.unwrap().is_none());
 }
+
+/// The relay's batches: released together (claimable again at once, not
+/// after the lease) and completed together, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_batches_are_released_and_completed_whole() {
+    let lease = Duration::from_secs(60);
+    for db in TestDb::both().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        for i in 0..5 {
+            let bytes = wav(&format!("message {i}"));
+            let source = new_source("m.wav", &bytes, &Arrival::new(Channel::Voicemail));
+            store.ingest(&source, &bytes).await.unwrap();
+        }
+        let batch = store.claim_outbox(10, lease).await.unwrap();
+        assert_eq!(batch.len(), 5, "{}", db.url);
+        assert!(store.claim_outbox(10, lease).await.unwrap().is_empty());
+        let ids: Vec<i64> = batch.iter().map(|e| e.id).collect();
+        store.release_outbox(&ids[..3]).await.unwrap();
+        let again = store.claim_outbox(10, lease).await.unwrap();
+        let mut released: Vec<i64> = again.iter().map(|e| e.id).collect();
+        released.sort();
+        let mut expected = ids[..3].to_vec();
+        expected.sort();
+        assert_eq!(released, expected, "{}", db.url);
+        store.complete_outbox(&ids).await.unwrap();
+        store.complete_outbox(&[]).await.unwrap();
+        store.release_outbox(&[]).await.unwrap();
+        assert_eq!(store.counts().await.unwrap().outbox, 0, "{}", db.url);
+    }
+}

@@ -5,13 +5,6 @@
 //! `cargo bench -p recueil-queue` (needs RabbitMQ on 127.0.0.1:5672 or
 //! RECUEIL_TEST_AMQP_URL). Prints messages per second and the ratio.
 
-use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
 use recueil_core::{Channel, Job, SourceId};
 use recueil_queue::{Queue, QueueConfig};
 use std::time::{Duration, Instant};
@@ -85,69 +78,6 @@ async fn recueil_queue(url: &str, jobs: &[Job], round: usize) -> (Duration, Dura
 /// The same work with lapin alone, on a quorum queue.
 async fn raw_lapin(url: &str, jobs: &[Job], round: usize) -> (Duration, Duration) {
     let name = format!("bench{}raw{round}", std::process::id());
-    let conn = Connection::connect(url, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    ch.queue_declare(
-        name.as_str().into(),
-        QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        },
-        args,
-    )
-    .await
-    .unwrap();
-    ch.confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let start = Instant::now();
-    for job in jobs {
-        ch.basic_publish(
-            "".into(),
-            name.as_str().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &job.to_wire(),
-            BasicProperties::default().with_delivery_mode(2),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    }
-    let publish = start.elapsed();
-    let consumer_ch = conn.create_channel().await.unwrap();
-    consumer_ch
-        .basic_qos(50, BasicQosOptions::default())
-        .await
-        .unwrap();
-    let mut consumer = consumer_ch
-        .basic_consume(
-            name.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let start = Instant::now();
-    for _ in 0..jobs.len() {
-        let d = consumer.next().await.unwrap().unwrap();
-        let _ = Job::from_wire(&d.data).unwrap();
-        d.ack(BasicAckOptions::default()).await.unwrap();
-    }
-    let consume = start.elapsed();
-    ch.queue_delete(name.as_str().into(), QueueDeleteOptions::default())
-        .await
-        .unwrap();
-    (publish, consume)
+    let payloads: Vec<Vec<u8>> = jobs.iter().map(Job::to_wire).collect();
+    recueil_testkit::raw_lapin::publish_then_consume(url, &name, &payloads).await
 }

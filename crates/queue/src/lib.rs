@@ -133,6 +133,21 @@ impl Queue {
         }
     }
 
+    /// Publishes `jobs`, waiting for the broker's confirms once for all of
+    /// them. On an error some may have been published: publishing them
+    /// again is harmless.
+    pub async fn publish_all(&self, jobs: &[Job]) -> Result<(), QueueError> {
+        match self {
+            Queue::Amqp(q) => q.publish_all(jobs).await,
+            Queue::Memory(q) => {
+                for job in jobs {
+                    q.publish(job);
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Starts consuming a channel's work queue.
     pub async fn consume(&self, channel: Channel) -> Result<Consumer, QueueError> {
         Ok(match self {

@@ -246,14 +246,22 @@ impl Store {
         dispatch!(self, s => s.claim_outbox(limit, lease).await)
     }
 
-    /// Forgets an outbox entry once the broker confirmed its job.
-    pub async fn complete_outbox(&self, id: i64) -> Result<()> {
-        dispatch!(self, s => s.complete_outbox(id).await)
+    /// Forgets outbox entries once the broker confirmed their jobs (one
+    /// statement for a relay's whole batch).
+    pub async fn complete_outbox(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.complete_outbox(ids).await)
     }
 
-    /// Releases a claimed entry (the publish failed) so it is retried soon.
-    pub async fn release_outbox(&self, id: i64) -> Result<()> {
-        dispatch!(self, s => s.release_outbox(id).await)
+    /// Releases claimed entries (the publish failed) so they are retried
+    /// soon.
+    pub async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.release_outbox(ids).await)
     }
 
     pub async fn source(&self, id: SourceId) -> Result<Option<SourceRecord>> {

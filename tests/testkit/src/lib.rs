@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod child;
+pub mod raw_lapin;
 
 use recueil_core::engine::{Classification, Classifier, Media, Segment, Transcriber, Transcript};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Failure, Question, QuestionSet};

@@ -288,17 +288,20 @@ impl PgStore {
         Ok(entries)
     }
 
-    pub(crate) async fn complete_outbox(&self, id: i64) -> Result<()> {
-        sqlx::query!("DELETE FROM outbox WHERE id = $1", id)
+    pub(crate) async fn complete_outbox(&self, ids: &[i64]) -> Result<()> {
+        sqlx::query!("DELETE FROM outbox WHERE id = ANY($1)", ids)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub(crate) async fn release_outbox(&self, id: i64) -> Result<()> {
-        sqlx::query!("UPDATE outbox SET claimed_until = NULL WHERE id = $1", id)
-            .execute(&self.pool)
-            .await?;
+    pub(crate) async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
+        sqlx::query!(
+            "UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1)",
+            ids
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

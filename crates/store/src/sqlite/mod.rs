@@ -187,17 +187,17 @@ impl SqliteStore {
         Ok(entries)
     }
 
-    pub(crate) async fn complete_outbox(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM outbox WHERE id = $1")
-            .bind(id)
+    pub(crate) async fn complete_outbox(&self, ids: &[i64]) -> Result<()> {
+        in_ids("DELETE FROM outbox WHERE id IN (", ids)
+            .build()
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub(crate) async fn release_outbox(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE id = $1")
-            .bind(id)
+    pub(crate) async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
+        in_ids("UPDATE outbox SET claimed_until = NULL WHERE id IN (", ids)
+            .build()
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -763,4 +763,17 @@ fn contribution(r: &SqliteRow) -> Result<Contribution> {
         // Loaded on demand: Store::review_image.
         review_image: None,
     })
+}
+
+/// `head` followed by the ids, bound, and the closing parenthesis: SQLite
+/// has no array parameter. A relay's batch is at most a few hundred ids,
+/// under SQLite's limit on bound parameters (32,766).
+fn in_ids<'a>(head: &str, ids: &'a [i64]) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
+    let mut query = sqlx::QueryBuilder::new(head);
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    query.push(")");
+    query
 }
