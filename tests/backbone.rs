@@ -170,6 +170,20 @@ async fn failures(db: TestDb, queue: Queue) -> usize {
     let silent = ingest(&store, "SILENCE").await;
     let good = ingest(&store, "un bon message").await;
     relay_pending(&store, &queue).await.unwrap();
+    // A job for a source no store knows, and a 10 MB payload: dead-lettered,
+    // the worker unharmed (the hostile corpus's queue cases).
+    let unknown = serde_json::to_vec(&Job::new(SourceId::new(), Channel::Voicemail)).unwrap();
+    let huge = vec![b'x'; 10 << 20];
+    match &queue {
+        Queue::Memory(m) => {
+            m.publish_raw(Channel::Voicemail, unknown);
+            m.publish_raw(Channel::Voicemail, huge);
+        }
+        Queue::Amqp(_) => {
+            publish_raw_amqp(&queue, unknown).await;
+            publish_raw_amqp(&queue, huge).await;
+        }
+    }
     match &queue {
         Queue::Memory(m) => m.publish_raw(Channel::Voicemail, b"{not json".to_vec()),
         Queue::Amqp(_) => {
@@ -247,10 +261,11 @@ async fn failures_are_recorded_and_dead_lettered_postgres_rabbitmq() {
         .await
         .unwrap();
     failures(TestDb::postgres().await, queue).await;
-    // transient (after its attempts), permanent, panic, future schema.
+    // transient (after its attempts), permanent, panic, future schema,
+    // unknown source, 10 MB of garbage.
     let dead = broker.config.dead_queue();
-    wait_until("four dead letters", WAIT, || async {
-        broker.ready(&dead).await == 4
+    wait_until("six dead letters", WAIT, || async {
+        broker.ready(&dead).await == 6
     })
     .await;
     assert_eq!(
@@ -264,7 +279,7 @@ async fn failures_are_recorded_and_dead_lettered_postgres_rabbitmq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_recorded_and_dead_lettered_sqlite_in_process() {
     let dead = failures(TestDb::sqlite(), Queue::memory(memory_config())).await;
-    assert_eq!(dead, 4);
+    assert_eq!(dead, 6);
 }
 
 /// The broker goes away: intake keeps the source in the outbox, and the
