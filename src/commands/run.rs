@@ -47,7 +47,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     .await?;
 
     for (_, why) in &report.skipped {
-        eprintln!("skipped {why}");
+        eprintln!("skipped {}", one_line(why));
     }
     for m in &missing {
         let waiting = report
@@ -120,8 +120,8 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     for r in &failed {
         eprintln!(
             "failed {}: {}",
-            r.source.original_name,
-            r.last_error.as_deref().unwrap_or("?")
+            one_line(&r.source.original_name),
+            one_line(r.last_error.as_deref().unwrap_or("?"))
         );
     }
     eprintln!(
@@ -177,5 +177,34 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
+    }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`…): a file
+/// name may hold a newline, and one file's report must stay one line that
+/// no name can forge.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_name_with_a_newline_stays_on_one_line() {
+        assert_eq!(
+            super::one_line("ligne\nnouvelle.wav"),
+            "ligne\\nnouvelle.wav"
+        );
+        assert_eq!(super::one_line("\u{1b}[31mrouge"), "\\u{1b}[31mrouge");
+        assert_eq!(super::one_line("déjà vu.wav"), "déjà vu.wav");
     }
 }

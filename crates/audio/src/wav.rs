@@ -19,6 +19,10 @@ const ALAW: u16 = 0x0006;
 const MULAW: u16 = 0x0007;
 const GSM610: u16 = 0x0031;
 const EXTENSIBLE: u16 = 0xFFFE;
+/// More channels than any telephone or voicemail system writes: such a
+/// header is damaged or hostile (200 channels of 10 frames decode to
+/// nothing and would pass for a silent message).
+const MAX_CHANNELS: u16 = 8;
 
 /// What Asterisk users must change to avoid GSM recordings.
 pub(crate) const GSM_HINT: &str = "GSM 6.10 (Asterisk's `wav49`/`gsm` voicemail formats) is not \
@@ -148,6 +152,15 @@ pub(crate) fn decode(
         return Err(AudioError::corrupt(
             name,
             format!("{} channels at {} Hz", fmt.channels, fmt.rate),
+        ));
+    }
+    if fmt.channels > MAX_CHANNELS {
+        return Err(AudioError::corrupt(
+            name,
+            format!(
+                "{} channels: a recording of a call has one or two (at most {MAX_CHANNELS} accepted)",
+                fmt.channels
+            ),
         ));
     }
     let max_frames = (max_seconds * f64::from(fmt.rate)).ceil() as u64;

@@ -49,10 +49,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn corrupt(name: &str, format: &'static str, detail: impl ToString) -> ScanError {
+    // Decoders' messages may span lines (the JPEG decoder's ends with a
+    // newline): a failure is one line in the source's record and the logs.
+    let detail = detail.to_string();
     ScanError::Corrupt {
         name: name.into(),
         format,
-        detail: detail.to_string(),
+        detail: detail.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
