@@ -153,7 +153,10 @@ fn scan_where(
     Ok(messages)
 }
 
-fn parse_meta(text: &str, audio: PathBuf, mailbox: String) -> SpoolMessage {
+/// Reads a message's `.txt` (Asterisk's `key=value` lines): what it can,
+/// and nothing from a line it cannot read. Public for the fuzz target
+/// (`fuzz/fuzz_targets/asterisk_metadata.rs`): any text, no panic.
+pub fn parse_meta(text: &str, audio: PathBuf, mailbox: String) -> SpoolMessage {
     let mut message = SpoolMessage {
         audio,
         mailbox,
