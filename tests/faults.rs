@@ -57,7 +57,7 @@ impl Dice {
                     .as_nanos() as u64
                     | 1
             });
-        println!("faults: seed {seed} (RECUEIL_FAULT_SEED={seed} replays it)");
+        recueil_testkit::report!("faults: seed {seed} (RECUEIL_FAULT_SEED={seed} replays it)");
         Dice(seed)
     }
 
@@ -237,7 +237,7 @@ impl Rig {
             async move { broker.ready(&name).await }
         };
         let (work, retry, dead) = (ready(work).await, ready(retry).await, ready(dead).await);
-        println!(
+        recueil_testkit::report!(
             "faults: {test}: jobs {}, kills {}, restarts {}, done {done}, failed {failed}, \
              retried after a fault {interrupted}, lost {lost}, duplicated {duplicated}, \
              left in queues {}, in {:.1} s",
@@ -360,7 +360,7 @@ async fn the_broker_stopped_twice_mid_run_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         service("rabbitmqctl", &["-q", "start_app"]);
         rig.restarts += 1;
-        println!(
+        recueil_testkit::report!(
             "faults: broker outage {} over at {:.1} s",
             outage + 1,
             started.elapsed().as_secs_f64()
@@ -369,7 +369,7 @@ async fn the_broker_stopped_twice_mid_run_loses_nothing() {
     let back = Instant::now();
     rig.wait_settled().await;
     let recovery = back.elapsed();
-    println!(
+    recueil_testkit::report!(
         "faults: every job settled {:.1} s after the broker came back",
         recovery.as_secs_f64()
     );
@@ -402,7 +402,7 @@ async fn postgres_restarted_then_read_only_dead_letters_nothing() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     postgres("restart");
     rig.restarts += 1;
-    println!("faults: PostgreSQL restarted");
+    recueil_testkit::report!("faults: PostgreSQL restarted");
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     let name = rig
@@ -421,7 +421,7 @@ async fn postgres_restarted_then_read_only_dead_letters_nothing() {
     ))
     .await;
     admin(&terminate).await;
-    println!("faults: PostgreSQL read-only");
+    recueil_testkit::report!("faults: PostgreSQL read-only");
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = rig.unsettled().await;
     admin(&format!(
@@ -429,7 +429,9 @@ async fn postgres_restarted_then_read_only_dead_letters_nothing() {
     ))
     .await;
     admin(&terminate).await;
-    println!("faults: PostgreSQL writable again ({before:?} sources unsettled then)");
+    recueil_testkit::report!(
+        "faults: PostgreSQL writable again ({before:?} sources unsettled then)"
+    );
 
     rig.wait_settled().await;
     rig.assert_workers_alive();
@@ -555,7 +557,7 @@ async fn a_full_disk_stops_the_embedded_run_clearly_and_the_next_run_resumes() {
         .filter(|r| r.state == SourceState::Done)
         .count();
     let distinct: HashSet<SourceId> = contributions.iter().map(|c| c.source_id).collect();
-    println!(
+    recueil_testkit::report!(
         "faults: disk full (embedded): files {FILES}, stored before the disk filled {first}, \
          done after the second run {done}, lost {}, duplicated {}, in {:.1} s",
         FILES - done,
@@ -636,7 +638,7 @@ async fn killed_inside_the_engine(file: &Path, engine: &str) {
     );
     let records = store.sources().await.unwrap();
     let contributions = store.contributions().await.unwrap();
-    println!(
+    recueil_testkit::report!(
         "faults: killed inside {engine}: sources {}, attempts {}, contributions {}, lost {}, \
          duplicated {}, in {:.1} s",
         records.len(),

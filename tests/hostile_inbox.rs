@@ -142,7 +142,7 @@ fn every_hostile_file_ends_as_its_table_says_and_the_run_goes_on() {
         .find(|c| c["file"] == "m-bon-message.wav")
         .unwrap_or_else(|| panic!("the good message is transcribed: {stderr}"));
     assert!(!good["raw_text"].as_str().unwrap_or_default().is_empty());
-    println!(
+    recueil_testkit::report!(
         "hostile corpus: {} files as their table says, {} odd names, the good message \
          transcribed; run {:.1} s, peak RSS {rss} MB",
         rows.len(),

@@ -16,6 +16,24 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Writes a test's figures to standard error past the test harness's
+/// capture (which swallows `println!` of a passing test), so that CI's log
+/// shows them: the fault suite's counts, the hostile corpus's time and
+/// memory.
+pub fn report_line(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// `format!` then [`report_line`].
+#[macro_export]
+macro_rules! report {
+    ($($arg:tt)*) => {
+        $crate::report_line(&format!($($arg)*))
+    };
+}
+
 /// A tiny file that sniffs as WAV and carries `script` for the doubles.
 pub fn wav(script: &str) -> Vec<u8> {
     let mut bytes = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
