@@ -232,11 +232,11 @@ impl Rig {
             }
         }
         let [work, retry, dead] = self.queue_names();
-        let ready = |name: String| {
-            let broker = &self.broker;
-            async move { broker.ready(&name).await }
-        };
-        let (work, retry, dead) = (ready(work).await, ready(retry).await, ready(dead).await);
+        let (work, retry, dead) = (
+            self.broker.ready(&work).await,
+            self.broker.ready(&retry).await,
+            self.broker.ready(&dead).await,
+        );
         recueil_testkit::report!(
             "faults: {test}: jobs {}, kills {}, restarts {}, done {done}, failed {failed}, \
              retried after a fault {interrupted}, lost {lost}, duplicated {duplicated}, \
@@ -257,6 +257,23 @@ impl Rig {
         );
         failed
     }
+}
+
+/// Runs `cmd` to its end, its standard error kept for the assertions.
+fn with_stderr(mut cmd: Command, what: &str) -> std::process::Output {
+    cmd.stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// Runs `cmd` to its end; it must succeed (its standard error shown if not).
+fn succeeds(cmd: Command, what: &str) {
+    let out = with_stderr(cmd, what);
+    assert!(
+        out.status.success(),
+        "{what} finishes: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `program args`, failing the test with what it said if it fails.
@@ -503,10 +520,7 @@ async fn a_full_disk_stops_the_embedded_run_clearly_and_the_next_run_resumes() {
         ("RECUEIL_TEST_INBOX", inbox.display().to_string()),
     ];
 
-    let out = child::command("embedded", &env)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .expect("first run");
+    let out = with_stderr(child::command("embedded", &env), "first run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the first run cannot fit: {stderr}");
     assert!(
@@ -540,15 +554,7 @@ async fn a_full_disk_stops_the_embedded_run_clearly_and_the_next_run_resumes() {
     store.close().await;
 
     disk.resize("64m");
-    let out = child::command("embedded", &env)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .expect("second run");
-    assert!(
-        out.status.success(),
-        "the second run finishes: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(child::command("embedded", &env), "the second run");
     let store = Store::connect(&db).await.unwrap();
     let sources = store.sources().await.unwrap();
     let contributions = store.contributions().await.unwrap();
@@ -627,15 +633,7 @@ async fn killed_inside_the_engine(file: &Path, engine: &str) {
     );
     assert!(store.contributions().await.unwrap().is_empty());
 
-    let out = run()
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .expect("second run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(run(), "the second run");
     let records = store.sources().await.unwrap();
     let contributions = store.contributions().await.unwrap();
     recueil_testkit::report!(

@@ -3,8 +3,9 @@
 //! Intake writes a job into the outbox in the same transaction as its
 //! source, so a source is never stored without its job nor queued without
 //! being stored. The relay publishes a batch of jobs, waits for the
-//! broker's confirms, then deletes the rows. A crash between the two publishes the job
-//! again later: harmless, the store keeps one contribution per source.
+//! broker's confirms, then deletes the rows. A crash between the two
+//! publishes the jobs again later: harmless, the store keeps one
+//! contribution per source.
 
 use crate::Shutdown;
 use recueil_queue::{Queue, QueueError};
