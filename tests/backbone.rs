@@ -8,7 +8,7 @@ use recueil_pipeline::relay::relay_pending;
 use recueil_pipeline::worker::{self, WorkerSettings};
 use recueil_pipeline::Shutdown;
 use recueil_queue::{Queue, QueueConfig};
-use recueil_store::{Intake, SourceState, Store};
+use recueil_store::{Attempt, Intake, SourceState, Store};
 use recueil_testkit::{voicemail_process, wait_until, wav, TcpProxy, TestBroker, TestDb};
 use std::time::Duration;
 
@@ -123,7 +123,14 @@ async fn exactly_once(db: TestDb, queue: Queue) {
             .unwrap()
             .is_some());
     }
-    assert_eq!(store.counts().await.unwrap().outbox, 0);
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.outbox, 0);
+    assert_eq!(counts.oldest_unfinished, None, "no backlog left");
+    assert_eq!(
+        counts.contributions,
+        vec![(Channel::Voicemail, Status::Published, N as u64)],
+        "counted by the database"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -401,6 +408,19 @@ async fn outbox_batches_are_released_and_completed_whole() {
             let source = new_source("m.wav", &bytes, &Arrival::new(Channel::Voicemail));
             store.ingest(&source, &bytes).await.unwrap();
         }
+        // Five sources waiting, stored a moment ago: that is the backlog's age.
+        let oldest = store
+            .counts()
+            .await
+            .unwrap()
+            .oldest_unfinished
+            .expect("a backlog");
+        let age = chrono::Utc::now() - oldest;
+        assert!(
+            age >= chrono::Duration::zero() && age < chrono::Duration::seconds(60),
+            "{age} {}",
+            db.url
+        );
         let batch = store.claim_outbox(10, lease).await.unwrap();
         assert_eq!(batch.len(), 5, "{}", db.url);
         assert!(store.claim_outbox(10, lease).await.unwrap().is_empty());
@@ -417,4 +437,43 @@ async fn outbox_batches_are_released_and_completed_whole() {
         store.release_outbox(&[]).await.unwrap();
         assert_eq!(store.counts().await.unwrap().outbox, 0, "{}", db.url);
     }
+}
+
+/// A worker SIGKILLed while its COMMIT is in flight: the server completes
+/// that commit after the broker has handed the job to another worker, whose
+/// attempt then finds the source done half-way through beginning. It must
+/// be told the source is done (and acknowledge), not that there is no such
+/// source (and dead-letter a job whose contribution is stored): CI saw
+/// this once in the fault suite's thousand jobs with random SIGKILLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_racing_a_killed_workers_commit_finds_the_source_done() {
+    use sqlx::Connection;
+    let db = TestDb::postgres().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let id = ingest(&store, "bonjour").await;
+    assert!(matches!(
+        store.begin_attempt(id, 1).await.unwrap(),
+        Attempt::Proceed { .. }
+    ));
+    // The killed worker's transaction, still holding the row when the
+    // redelivery begins.
+    let mut killed = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut commit = killed.begin().await.unwrap();
+    sqlx::query("UPDATE sources SET state = 'done' WHERE id = $1")
+        .bind(id.0)
+        .execute(&mut *commit)
+        .await
+        .unwrap();
+    let redelivery = tokio::spawn({
+        let store = store.clone();
+        async move { store.begin_attempt(id, 2).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !redelivery.is_finished(),
+        "the redelivery waits for the killed worker's row lock"
+    );
+    commit.commit().await.unwrap();
+    let attempt = redelivery.await.unwrap().unwrap();
+    assert!(matches!(attempt, Attempt::AlreadyDone), "{attempt:?}");
 }

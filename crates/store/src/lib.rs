@@ -151,6 +151,13 @@ pub struct Counts {
     pub failed: u64,
     pub done: u64,
     pub processed_last_hour: u64,
+    /// When the oldest source not yet finished (queued, processing or
+    /// retrying) was received: the backlog's age, which a depth alone does
+    /// not give (a thousand fresh jobs are fine, ten week-old ones are not).
+    pub oldest_unfinished: Option<DateTime<Utc>>,
+    /// Contributions per channel and status, counted by the database (a
+    /// scrape must not read every text of a 120-day consultation).
+    pub contributions: Vec<(Channel, recueil_core::Status, u64)>,
 }
 
 impl Counts {

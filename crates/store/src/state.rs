@@ -151,9 +151,47 @@ pub(crate) fn interrupted(delivery: u32, started: &str) -> String {
     )
 }
 
+/// The names of the states [`SourceState::is_unfinished`] holds, for
+/// `state IN (…)` / `= ANY(…)`.
+pub(crate) fn unfinished_names() -> Vec<String> {
+    SourceState::ALL
+        .into_iter()
+        .filter(|s| s.is_unfinished())
+        .map(|s| s.as_str().to_owned())
+        .collect()
+}
+
+/// What a worker is told when [`Transition::Begin`] moved no row, given the
+/// source's state read afterwards in the same transaction: done by another
+/// delivery of the same job (a redelivery racing the commit of a worker
+/// that was killed), or no such source. Every other state is one `Begin`
+/// starts from, so reading one here means the row changed under us.
+pub(crate) fn not_begun(state: Option<&str>) -> crate::Result<crate::Attempt> {
+    match state.map(str::parse::<SourceState>) {
+        None => Ok(crate::Attempt::UnknownSource),
+        Some(Ok(SourceState::Done)) => Ok(crate::Attempt::AlreadyDone),
+        Some(Ok(other)) => Err(crate::StoreError::Corrupt {
+            table: "sources",
+            reason: format!("an attempt could not begin from state {other}"),
+        }),
+        Some(Err(e)) => Err(crate::corrupt("sources")(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_that_moved_nothing_is_explained_by_the_state_read_after() {
+        assert!(matches!(not_begun(None), Ok(crate::Attempt::UnknownSource)));
+        assert!(matches!(
+            not_begun(Some("done")),
+            Ok(crate::Attempt::AlreadyDone)
+        ));
+        assert!(not_begun(Some("queued")).is_err());
+        assert!(not_begun(Some("paused")).is_err());
+    }
 
     #[test]
     fn names_round_trip_and_unknown_names_are_refused() {

@@ -9,7 +9,7 @@
 mod people;
 
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
-use crate::state::{interrupted, EventKind, SourceState, Transition};
+use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
 use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord, StoreError};
 use chrono::{DateTime, Utc};
 use recueil_core::engine::Segment;
@@ -395,8 +395,17 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(attempts) = attempts else {
+            // No row moved: either there is no such source, or another
+            // delivery of the job finished it between the check above and
+            // this UPDATE (a worker SIGKILLed while its COMMIT was in flight:
+            // the server completes it after the broker has already handed
+            // the message on). The UPDATE waited for that commit's row lock
+            // and then saw `done`, so the state read now is the answer.
+            let state = sqlx::query_scalar!("SELECT state FROM sources WHERE id = $1", id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
             tx.rollback().await?;
-            return Ok(Attempt::UnknownSource);
+            return not_begun(state.as_deref());
         };
         insert_event(
             &mut tx,
@@ -566,6 +575,24 @@ impl PgStore {
         counts.outbox = sqlx::query_scalar!("SELECT COUNT(*) AS \"n!\" FROM outbox")
             .fetch_one(&self.pool)
             .await? as u64;
+        counts.oldest_unfinished = sqlx::query_scalar!(
+            "SELECT MIN(created_at) FROM sources WHERE state = ANY($1)",
+            &unfinished_names()
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query!(
+            "SELECT channel, status, COUNT(*) AS \"n!\" FROM contributions GROUP BY channel, status"
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            counts.contributions.push((
+                row.channel.parse().map_err(corrupt("contributions"))?,
+                row.status.parse().map_err(corrupt("contributions"))?,
+                row.n as u64,
+            ));
+        }
         Ok(counts)
     }
 

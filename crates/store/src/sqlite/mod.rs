@@ -9,7 +9,7 @@
 mod people;
 
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
-use crate::state::{interrupted, EventKind, SourceState, Transition};
+use crate::state::{interrupted, unfinished_names, EventKind, SourceState, Transition};
 use crate::time::{format_ts, parse_ts};
 use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord};
 use chrono::{DateTime, Utc};
@@ -279,8 +279,13 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(attempts) = attempts else {
+            let state: Option<String> =
+                sqlx::query_scalar("SELECT state FROM sources WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             tx.rollback().await?;
-            return Ok(Attempt::UnknownSource);
+            return crate::state::not_begun(state.as_deref());
         };
         insert_event(
             &mut tx,
@@ -460,6 +465,33 @@ impl SqliteStore {
         counts.outbox = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
             .fetch_one(&self.pool)
             .await? as u64;
+        let oldest: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(created_at) FROM sources WHERE state IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(&unfinished_names()).expect("names serialise"))
+        .fetch_one(&self.pool)
+        .await?;
+        counts.oldest_unfinished = oldest
+            .as_deref()
+            .map(parse_ts)
+            .transpose()
+            .map_err(corrupt("sources"))?;
+        let rows = sqlx::query(
+            "SELECT channel, status, COUNT(*) AS n FROM contributions GROUP BY channel, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            counts.contributions.push((
+                row.try_get::<String, _>("channel")?
+                    .parse()
+                    .map_err(corrupt("contributions"))?,
+                row.try_get::<String, _>("status")?
+                    .parse()
+                    .map_err(corrupt("contributions"))?,
+                row.try_get::<i64, _>("n")? as u64,
+            ));
+        }
         Ok(counts)
     }
 
