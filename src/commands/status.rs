@@ -26,5 +26,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("  failed                 {:>8}", counts.failed);
     println!("  done                   {:>8}", counts.done);
     println!("  processed, last hour   {:>8}", counts.processed_last_hour);
+    if let Some(oldest) = counts.oldest_unfinished {
+        let age = chrono::Utc::now() - oldest;
+        println!(
+            "  oldest unfinished      received {} ({} min ago)",
+            oldest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            age.num_minutes()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

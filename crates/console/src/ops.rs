@@ -75,6 +75,8 @@ struct ChannelActivity {
 struct OpsPage {
     user: CurrentUser,
     counts: Vec<CountLine>,
+    /// When the oldest unfinished source arrived (the backlog's age).
+    oldest: Option<String>,
     queues: Vec<QueueRow>,
     queue_error: Option<String>,
     /// No broker: the in-process queue of this console's workers, or none.
@@ -298,6 +300,7 @@ pub async fn page(
     render(&OpsPage {
         user,
         counts: count_lines(&c),
+        oldest: c.oldest_unfinished.map(local),
         queues: depths
             .iter()
             .map(|d| QueueRow {
@@ -440,7 +443,11 @@ async fn record_gauges(state: &AppState) -> Result<(), ConsoleError> {
     }
     metrics::gauge!("recueil_outbox").set(c.outbox as f64);
     metrics::gauge!("recueil_processed_last_hour").set(c.processed_last_hour as f64);
-    let all = state.store.contributions().await?;
+    let backlog_age = c
+        .oldest_unfinished
+        .map(|t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    metrics::gauge!("recueil_backlog_age_seconds").set(backlog_age);
     for channel in Channel::ALL {
         for status in [
             Status::Published,
@@ -448,10 +455,12 @@ async fn record_gauges(state: &AppState) -> Result<(), ConsoleError> {
             Status::Rejected,
             Status::Empty,
         ] {
-            let n = all
+            let n: u64 = c
+                .contributions
                 .iter()
-                .filter(|x| x.channel == channel && x.status == status)
-                .count();
+                .filter(|(ch, st, _)| *ch == channel && *st == status)
+                .map(|(_, _, n)| n)
+                .sum();
             metrics::gauge!(
                 "recueil_contributions",
                 "channel" => channel.to_string(),
