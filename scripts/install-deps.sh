@@ -21,6 +21,8 @@ if [[ "${1:-}" == "--services" ]]; then
   packages+=(postgresql rabbitmq-server)
   # the web console's browser tests (tests/console_browser.rs) drive Chromium
   packages+=(chromium chromium-driver)
+  # scripts/check-deploy.sh installs its schema checkers in a venv
+  packages+=(python3-venv)
 fi
 
 missing=()

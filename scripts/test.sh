@@ -8,6 +8,8 @@ scripts/install-deps.sh --services
 scripts/start-services.sh
 
 cargo fmt --all -- --check
+# The compose file and the Kubernetes manifests against their schemas.
+scripts/check-deploy.sh
 # Lints, and the PostgreSQL store's compile-time checked queries: their
 # committed data (crates/store/.sqlx) must match the queries and the
 # migrations. The check rides on clippy's compilation (no build of its own).
