@@ -130,6 +130,9 @@ enum EvalCommand {
 enum BenchCommand {
     /// Pages per minute beside the tesseract CLI.
     Ballots(commands::ballot::BenchBallotsArgs),
+    /// The real engines many times over in one process: resident memory
+    /// after the warm-up and at the end (growth fails).
+    Soak(commands::soak::SoakArgs),
 }
 
 #[derive(Subcommand)]
@@ -180,6 +183,12 @@ fn main() -> ExitCode {
         Command::Forms(c) => Some(commands::ballot::run_forms(c)),
         Command::Eval(EvalCommand::Ballots(a)) => Some(commands::ballot::run_eval_ballots(a)),
         Command::Bench(BenchCommand::Ballots(a)) => Some(commands::ballot::run_bench_ballots(a)),
+        // The engines' settings (models, policy); connects to nothing.
+        Command::Bench(BenchCommand::Soak(a)) => Some(
+            config
+                .settings(&config::Connection::default())
+                .and_then(|s| commands::soak::run(a, &s)),
+        ),
         Command::Eval(EvalCommand::Redact(a)) => Some(commands::review::eval_redact(a)),
         // Reads the queue settings; connects to nothing.
         Command::Queue(g) => Some(

@@ -10,6 +10,7 @@ pub mod replay;
 pub mod review;
 pub mod run;
 pub mod serve;
+pub mod soak;
 pub mod speech;
 pub mod status;
 pub mod users;
