@@ -14,9 +14,15 @@
 //!    has told us where they meant to be filed).
 //! 3. Otherwise the **content model** decides. If its "not a
 //!    contribution" head fires (wrong number, hang-up, reminder...), no
-//!    question and review. Else every question whose score reaches its
-//!    cross-validated threshold; if none does, or none reaches its
-//!    "confident" threshold, the set is kept as a suggestion and the
+//!    question and review. Else the best-scoring question that reaches its
+//!    cross-validated threshold, and each other question that reaches its
+//!    higher threshold for an *additional* question. The set is published
+//!    only when the model is confident in the whole set (each question in
+//!    it present, each one left out absent) at the threshold that
+//!    cross-validation found for the target published-set precision, and
+//!    never when it holds all three questions (a text that touches
+//!    everything without naming a question: a person decides); otherwise,
+//!    or if no question qualifies, it is kept as a suggestion and the
 //!    contribution needs review.
 //!
 //! Whatever decided, a text with fewer than [`MIN_WORDS`] words, or that
@@ -28,7 +34,7 @@
 
 use crate::error::ClassifyError;
 use crate::explicit::find_mentions;
-use crate::model::{Model, Scorer, NONE};
+use crate::model::{publishable, set_probability, Model, Scorer, NONE};
 use crate::text::only_function_words;
 use recueil_core::engine::{Classification, Classifier};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Question, QuestionSet};
@@ -59,6 +65,13 @@ pub struct Outcome {
     /// Whether an explicit mention in the text decided (or corroborated)
     /// the set.
     pub explicit: bool,
+    /// When the content model alone chose a set it may publish (no box, no
+    /// mention, a contribution long enough, not all three questions): how
+    /// likely the whole set is right, each
+    /// question in it present and each one left out absent, the heads
+    /// taken as independent. A published contribution stands or falls by
+    /// its whole set: one question wrongly added misfiles it.
+    pub set_confidence: Option<f64>,
 }
 
 /// Files contributions under questions 1, 2, 3.
@@ -122,6 +135,7 @@ impl QuestionClassifier {
         let too_short = scored.words < MIN_WORDS;
 
         let mut evidence = Vec::new();
+        let mut set_confidence = None;
         let (questions, mut needs_review, explicit) = if !ticked.is_empty() {
             for q in ticked.iter() {
                 evidence.push(Evidence {
@@ -147,13 +161,12 @@ impl QuestionClassifier {
             (QuestionSet::empty(), true, false)
         } else {
             let thresholds = &self.model.thresholds;
-            let chosen: QuestionSet = Question::ALL
-                .into_iter()
-                .filter(|q| scores[idx(*q)] >= thresholds.decide[idx(*q)])
-                .collect();
-            let confident = chosen
-                .iter()
-                .any(|q| scores[idx(q)] >= thresholds.confident[idx(q)]);
+            let chosen = thresholds.content_set(&scores);
+            let confidence = set_probability(&scores, chosen);
+            if publishable(chosen) && !too_short {
+                set_confidence = Some(confidence);
+            }
+            let confident = publishable(chosen) && confidence >= thresholds.publish;
             for q in chosen.iter() {
                 evidence.push(Evidence {
                     question: q,
@@ -173,6 +186,7 @@ impl QuestionClassifier {
             scores,
             not_contribution: p[NONE],
             explicit,
+            set_confidence,
         }
     }
 }

@@ -45,7 +45,33 @@ pub struct Report {
     /// were sent to review with no question, as they should.
     pub non_contributions: usize,
     pub non_contributions_caught: usize,
+    /// What reaches the platform without a person: contributions not sent
+    /// to review, and how many of those carry exactly the right set.
+    pub published: usize,
+    pub published_right: usize,
+    /// `published_right / published`: what the final report's readers get.
+    pub published_precision: f64,
+    /// Published with a question the text does not answer added to the
+    /// right ones (the commonest misfiling), and published otherwise wrong
+    /// (a question missing or the wrong one).
+    pub published_extra: usize,
+    pub published_wrong: usize,
+    /// Non-contributions published: must be none.
+    pub non_contributions_published: usize,
+    /// Published-set precision against review rate as the threshold on
+    /// the content model's set confidence moves (decisions taken by boxes
+    /// or mentions, and those sent to review for other reasons, stay).
+    pub curve: Vec<CurvePoint>,
     pub mismatches: Vec<Mismatch>,
+}
+
+/// One point of the precision/review trade-off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CurvePoint {
+    /// Content decisions are published at or above this set confidence.
+    pub threshold: f64,
+    pub review_rate: f64,
+    pub published_precision: f64,
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -69,9 +95,23 @@ pub fn evaluate(classifier: &QuestionClassifier, examples: &[Example]) -> Report
     let mut non = 0;
     let mut non_caught = 0;
     let mut mismatches = Vec::new();
+    let (mut published, mut published_right, mut published_extra, mut non_published) = (0, 0, 0, 0);
+    // Per example: the content model's set confidence (None when something
+    // else decided), whether it was published, whether its set is right.
+    let mut decisions: Vec<(Option<f64>, bool, bool)> = Vec::new();
     for e in examples {
         let out = classifier.classify_with_scores(&e.text, QuestionSet::empty());
         let predicted = out.classification.questions;
+        let public = !out.classification.needs_review;
+        let right = predicted == e.labels;
+        decisions.push((out.set_confidence, public, right));
+        if public {
+            published += 1;
+            published_right += usize::from(right);
+            published_extra +=
+                usize::from(!right && e.labels.iter().all(|q| predicted.contains(q)));
+            non_published += usize::from(e.labels.is_empty());
+        }
         for (i, q) in Question::ALL.into_iter().enumerate() {
             match (predicted.contains(q), e.labels.contains(q)) {
                 (true, true) => tp[i] += 1,
@@ -80,7 +120,6 @@ pub fn evaluate(classifier: &QuestionClassifier, examples: &[Example]) -> Report
                 (false, false) => {}
             }
         }
-        let right = predicted == e.labels;
         exact += usize::from(right);
         review += usize::from(out.classification.needs_review);
         if out.explicit {
@@ -129,8 +168,40 @@ pub fn evaluate(classifier: &QuestionClassifier, examples: &[Example]) -> Report
         explicit_accuracy: ratio(explicit_right, explicit_decided),
         non_contributions: non,
         non_contributions_caught: non_caught,
+        published,
+        published_right,
+        published_precision: ratio(published_right, published),
+        published_extra,
+        published_wrong: published - published_right - published_extra,
+        non_contributions_published: non_published,
+        curve: curve(&decisions),
         mismatches,
     }
+}
+
+/// The trade-off over thresholds 0.05 to 0.95 on the set confidence.
+fn curve(decisions: &[(Option<f64>, bool, bool)]) -> Vec<CurvePoint> {
+    (1..=19)
+        .map(|k| {
+            let threshold = f64::from(k) * 0.05;
+            let (mut public, mut right) = (0, 0);
+            for &(confidence, was_public, was_right) in decisions {
+                let now_public = match confidence {
+                    Some(c) => c >= threshold,
+                    None => was_public,
+                };
+                if now_public {
+                    public += 1;
+                    right += usize::from(was_right);
+                }
+            }
+            CurvePoint {
+                threshold,
+                review_rate: ratio(decisions.len() - public, decisions.len()),
+                published_precision: ratio(right, public),
+            }
+        })
+        .collect()
 }
 
 /// The explicit-mention detector alone, on a corpus whose labels are the
@@ -198,6 +269,25 @@ impl fmt::Display for Report {
             "non-contributions   {}/{} sent to review with no question",
             self.non_contributions_caught, self.non_contributions
         )?;
+        writeln!(
+            f,
+            "published           {} of {}: {} with the right set (precision {:.3}), {} with a question added, {} otherwise wrong, {} non-contributions",
+            self.published,
+            self.examples,
+            self.published_right,
+            self.published_precision,
+            self.published_extra,
+            self.published_wrong,
+            self.non_contributions_published
+        )?;
+        writeln!(f, "set confidence  review rate  published precision")?;
+        for p in &self.curve {
+            writeln!(
+                f,
+                "  >= {:.2}        {:.3}        {:.3}",
+                p.threshold, p.review_rate, p.published_precision
+            )?;
+        }
         for m in &self.mismatches {
             writeln!(
                 f,

@@ -31,7 +31,9 @@ mod train;
 pub use classifier::{Outcome, QuestionClassifier, ENGINE_NAME, MIN_WORDS};
 pub use corpus::{parse_tsv, Example};
 pub use error::ClassifyError;
-pub use eval::{evaluate, evaluate_explicit, ExplicitReport, Mismatch, QuestionMetrics, Report};
+pub use eval::{
+    evaluate, evaluate_explicit, CurvePoint, ExplicitReport, Mismatch, QuestionMetrics, Report,
+};
 pub use model::{
     FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT, FORMAT_VERSION,
 };

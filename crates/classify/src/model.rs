@@ -25,7 +25,7 @@ pub(crate) const NONE: usize = 3;
 pub const FORMAT: &str = "recueil-classifier";
 /// Bumped whenever the meaning of a field or of the features changes; a
 /// model of another format version is refused rather than misread.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The artefact, as stored under `models/classifier/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +87,12 @@ pub struct TrainingInfo {
     pub cv_f1: [f64; 3],
     pub cv_macro_f1: f64,
     pub cv_not_contribution_f1: f64,
+    /// Out of fold, on the texts the content model decides (those its
+    /// "not a contribution" head lets through): exact-set accuracy, the
+    /// share published at the publish threshold, and their precision.
+    pub cv_exact_set_accuracy: f64,
+    pub cv_published_share: f64,
+    pub cv_published_precision: f64,
 }
 
 /// The knobs of training. Defaults are what the committed model used.
@@ -102,9 +108,10 @@ pub struct HyperParameters {
     pub max_iter: usize,
     /// ...or until the gradient norm falls below this.
     pub tolerance: f64,
-    /// A content-only decision is "confident" when its score reaches the
-    /// threshold at which cross-validated precision is at least this.
-    pub confident_precision: f64,
+    /// A content-only decision is published (not sent to review) when the
+    /// confidence in its whole set reaches the threshold at which
+    /// cross-validated published-set precision is at least this.
+    pub publish_precision: f64,
 }
 
 impl Default for HyperParameters {
@@ -115,7 +122,7 @@ impl Default for HyperParameters {
             folds: 5,
             max_iter: 2000,
             tolerance: 1e-5,
-            confident_precision: 0.9,
+            publish_precision: 0.9,
         }
     }
 }
@@ -123,13 +130,66 @@ impl Default for HyperParameters {
 /// Per-question thresholds on the probability, for questions 1, 2, 3.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// At or above: the question is in the set (best cross-validated F1).
+    /// At or above: the question can be in the set (best cross-validated
+    /// F1). The best-scoring such question is the set's first.
     pub decide: [f64; 3],
-    /// At or above: the decision is confident enough to skip review.
-    pub confident: [f64; 3],
+    /// At or above: the question joins the set as an *additional* one,
+    /// beside a better-scoring question (best cross-validated exact-set
+    /// accuracy). Most misfilings were an extra question added: an
+    /// additional question must be said more clearly than a lone one.
+    pub extra: [f64; 3],
+    /// At or above: the content model's set is confident enough to be
+    /// published without a person (cross-validated published-set
+    /// precision; see [`HyperParameters::publish_precision`]).
+    pub publish: f64,
     /// At or above on the last head: not a contribution (best
     /// cross-validated F1 for that class).
     pub not_contribution: f64,
+}
+
+/// The probability that `set` is exactly the right set, from the three
+/// question heads' probabilities taken as independent.
+pub(crate) fn set_probability(scores: &[f64; 3], set: recueil_core::QuestionSet) -> f64 {
+    recueil_core::Question::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| {
+            if set.contains(q) {
+                scores[i]
+            } else {
+                1.0 - scores[i]
+            }
+        })
+        .product()
+}
+
+/// Whether the content model may publish `set` at all (given enough
+/// confidence): not an empty set, and not all three questions, which a
+/// text that touches everything without naming a question gets from the
+/// heads more often than it means it; a person decides those.
+pub(crate) fn publishable(set: recueil_core::QuestionSet) -> bool {
+    !set.is_empty() && set.len() < 3
+}
+
+impl Thresholds {
+    /// The set the content model chooses from its scores: the best-scoring
+    /// question at or above its `decide` threshold, then each other one at
+    /// or above its `extra` threshold. Training and classifying both decide
+    /// by this function.
+    pub(crate) fn content_set(&self, scores: &[f64; 3]) -> recueil_core::QuestionSet {
+        let candidates = || (0..3).filter(|&i| scores[i] >= self.decide[i]);
+        let Some(first) = candidates().max_by(|&a, &b| scores[a].total_cmp(&scores[b])) else {
+            return recueil_core::QuestionSet::empty();
+        };
+        recueil_core::Question::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, _)| {
+                i == first || (scores[i] >= self.extra[i] && scores[i] >= self.decide[i])
+            })
+            .map(|(_, q)| q)
+            .collect()
+    }
 }
 
 impl Model {
@@ -288,5 +348,25 @@ impl Scorer {
             contributions,
             words,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recueil_core::QuestionSet;
+
+    fn set(s: &str) -> QuestionSet {
+        QuestionSet::parse_list(s).unwrap()
+    }
+
+    #[test]
+    fn the_whole_set_is_scored_and_all_three_is_never_published_alone() {
+        let scores = [0.9, 0.2, 0.6];
+        assert!((set_probability(&scores, set("1,3")) - 0.9 * 0.8 * 0.6).abs() < 1e-12);
+        assert!((set_probability(&scores, set("1")) - 0.9 * 0.8 * 0.4).abs() < 1e-12);
+        assert!(publishable(set("1")) && publishable(set("2,3")));
+        assert!(!publishable(set("1,2,3")));
+        assert!(!publishable(QuestionSet::empty()));
     }
 }

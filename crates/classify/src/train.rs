@@ -15,11 +15,11 @@
 use crate::corpus::{parse_tsv, Example};
 use crate::error::ClassifyError;
 use crate::model::{
-    sigmoid, FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT, FORMAT_VERSION,
-    HEADS, NONE,
+    publishable, set_probability, sigmoid, FeatureSpec, HyperParameters, Model, Thresholds,
+    TrainingInfo, FORMAT, FORMAT_VERSION, HEADS, NONE,
 };
 use crate::text::{features, Normalizer};
-use recueil_core::{sha256_hex, Question};
+use recueil_core::{sha256_hex, Question, QuestionSet};
 use std::collections::BTreeMap;
 
 /// What the caller decides about a training run.
@@ -143,9 +143,33 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
         }
     }
     let (l2, cv_macro_f1, decide, cv_f1, oof) = best.expect("the grid is not empty");
-    let confident: [f64; 3] = std::array::from_fn(|q| {
-        confident_threshold(&oof, &targets, q, decide[q], hp.confident_precision)
-    });
+    let sets = SetDecisions::new(&oof, &targets, decide[NONE]);
+    let mut thresholds = Thresholds {
+        decide: [decide[0], decide[1], decide[2]],
+        extra: [decide[0], decide[1], decide[2]],
+        publish: 0.0,
+        not_contribution: decide[NONE],
+    };
+    thresholds.extra = sets.extra_thresholds(&thresholds);
+    let cv_exact = sets.exact_set_accuracy(&thresholds);
+    let confidences = sets.confidences(&thresholds);
+    thresholds.publish = threshold_for_precision(confidences.clone(), 0.0, hp.publish_precision);
+    let published: Vec<bool> = confidences
+        .iter()
+        .filter(|(c, _)| *c >= thresholds.publish)
+        .map(|(_, right)| *right)
+        .collect();
+    let cv_published_share = published.len() as f64 / sets.eligible.len().max(1) as f64;
+    let cv_published_precision =
+        published.iter().filter(|r| **r).count() as f64 / published.len().max(1) as f64;
+    tracing::info!(
+        ?thresholds.extra,
+        thresholds.publish,
+        cv_exact,
+        cv_published_share,
+        cv_published_precision,
+        "set thresholds cross-validated"
+    );
 
     let all: Vec<usize> = (0..rows.len()).collect();
     let fitted = fit(&rows, &targets, &all, vocab.len(), l2, hp);
@@ -176,11 +200,15 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
             cv_f1: [0, 1, 2].map(|q| round4(cv_f1[q])),
             cv_macro_f1: round4(cv_macro_f1),
             cv_not_contribution_f1: round4(cv_f1[NONE]),
+            cv_exact_set_accuracy: round4(cv_exact),
+            cv_published_share: round4(cv_published_share),
+            cv_published_precision: round4(cv_published_precision),
         },
         thresholds: Thresholds {
-            decide: [0, 1, 2].map(|q| round4(decide[q])),
-            confident: confident.map(round4),
-            not_contribution: round4(decide[NONE]),
+            decide: thresholds.decide.map(round4),
+            extra: thresholds.extra.map(round4),
+            publish: round4(thresholds.publish),
+            not_contribution: round4(thresholds.not_contribution),
         },
         bias: fitted.bias.map(round4),
         vocabulary,
@@ -337,21 +365,92 @@ fn best_f1_threshold(scores: &[[f64; HEADS]], targets: &[[f64; HEADS]], q: usize
     best
 }
 
-/// The lowest threshold at or above `decide` at which out-of-fold precision
-/// reaches `target`; 1.0 (never confident) if none does.
-fn confident_threshold(
-    scores: &[[f64; HEADS]],
-    targets: &[[f64; HEADS]],
-    q: usize,
-    decide: f64,
-    target: f64,
-) -> f64 {
-    let mut s: Vec<(f64, bool)> = scores
-        .iter()
-        .zip(targets)
-        .filter(|(s, _)| s[q] >= decide)
-        .map(|(s, t)| (s[q], t[q] > 0.5))
-        .collect();
+/// The out-of-fold question scores of the texts the content model decides
+/// (those the "not a contribution" head lets through), with their labels:
+/// what the set thresholds are learned on.
+struct SetDecisions {
+    eligible: Vec<([f64; 3], QuestionSet)>,
+}
+
+impl SetDecisions {
+    fn new(oof: &[[f64; HEADS]], targets: &[[f64; HEADS]], not_contribution: f64) -> Self {
+        let eligible = oof
+            .iter()
+            .zip(targets)
+            .filter(|(s, _)| s[NONE] < not_contribution)
+            .map(|(s, t)| {
+                let labels = Question::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| t[*i] > 0.5)
+                    .map(|(_, q)| q)
+                    .collect();
+                ([s[0], s[1], s[2]], labels)
+            })
+            .collect();
+        SetDecisions { eligible }
+    }
+
+    fn exact_set_accuracy(&self, t: &Thresholds) -> f64 {
+        let right = self
+            .eligible
+            .iter()
+            .filter(|(s, labels)| t.content_set(s) == *labels)
+            .count();
+        right as f64 / self.eligible.len().max(1) as f64
+    }
+
+    /// Per additional question, the threshold with the best exact-set
+    /// accuracy, the others held (coordinate ascent, three rounds). The
+    /// candidates are `decide` and the cuts between the scores above it;
+    /// ties go to the higher threshold (fewer questions added).
+    fn extra_thresholds(&self, start: &Thresholds) -> [f64; 3] {
+        let mut t = start.clone();
+        for _ in 0..3 {
+            for q in 0..3 {
+                let mut scores: Vec<f64> = self
+                    .eligible
+                    .iter()
+                    .map(|(s, _)| s[q])
+                    .filter(|&s| s > t.decide[q])
+                    .collect();
+                scores.sort_by(f64::total_cmp);
+                scores.dedup();
+                let mut candidates = vec![t.decide[q]];
+                candidates.extend(scores.windows(2).map(|w| (w[0] + w[1]) / 2.0));
+                candidates.push(1.0);
+                let mut best = (t.extra[q], self.exact_set_accuracy(&t));
+                for c in candidates {
+                    t.extra[q] = c;
+                    let accuracy = self.exact_set_accuracy(&t);
+                    if accuracy > best.1 + 1e-12
+                        || ((accuracy - best.1).abs() <= 1e-12 && c > best.0)
+                    {
+                        best = (c, accuracy);
+                    }
+                }
+                t.extra[q] = best.0;
+            }
+        }
+        t.extra
+    }
+
+    /// Each publishable decision's set confidence, and whether its set is
+    /// right.
+    fn confidences(&self, t: &Thresholds) -> Vec<(f64, bool)> {
+        self.eligible
+            .iter()
+            .map(|(s, labels)| (s, t.content_set(s), labels))
+            .filter(|(_, chosen, _)| publishable(*chosen))
+            .map(|(s, chosen, labels)| (set_probability(s, chosen), chosen == *labels))
+            .collect()
+    }
+}
+
+/// The lowest threshold at or above `floor` at which the precision of what
+/// scores at or above it reaches `target`; 1.0 (never) if none does.
+fn threshold_for_precision(mut s: Vec<(f64, bool)>, floor: f64, target: f64) -> f64 {
+    s.retain(|(score, _)| *score >= floor);
     s.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Walk up from the lowest accepted score; precision of the suffix.
     let mut tp = s.iter().filter(|x| x.1).count() as f64;
@@ -360,7 +459,7 @@ fn confident_threshold(
     while k < s.len() {
         if tp / total >= target {
             return if k == 0 {
-                decide
+                floor
             } else {
                 (s[k - 1].0 + s[k].0) / 2.0
             };
@@ -396,12 +495,61 @@ mod tests {
     }
 
     #[test]
-    fn confident_threshold_climbs_until_precision_is_reached() {
-        let scores = head0(&[0.9, 0.8, 0.6, 0.55]);
-        let targets = head0(&[1.0, 1.0, 0.0, 1.0]);
+    fn the_precision_threshold_climbs_until_precision_is_reached() {
+        let s = vec![(0.9, true), (0.8, true), (0.6, false), (0.55, true)];
         // From 0.5: 3/4 precision; above 0.55: 2/3; above 0.6: 2/2.
-        let t = confident_threshold(&scores, &targets, 0, 0.5, 0.9);
+        let t = threshold_for_precision(s.clone(), 0.5, 0.9);
         assert!((t - 0.7).abs() < 1e-9);
-        assert_eq!(confident_threshold(&scores, &targets, 0, 0.5, 0.7), 0.5);
+        assert_eq!(threshold_for_precision(s.clone(), 0.5, 0.7), 0.5);
+        assert_eq!(threshold_for_precision(vec![(0.9, false)], 0.5, 0.9), 1.0);
+    }
+
+    fn thresholds(decide: f64, extra: [f64; 3]) -> Thresholds {
+        Thresholds {
+            decide: [decide; 3],
+            extra,
+            publish: 0.0,
+            not_contribution: 0.5,
+        }
+    }
+
+    #[test]
+    fn an_additional_question_needs_its_own_higher_threshold() {
+        let t = thresholds(0.4, [0.4, 0.7, 0.4]);
+        let set = |s: &str| QuestionSet::parse_list(s).unwrap();
+        assert_eq!(
+            t.content_set(&[0.9, 0.5, 0.1]),
+            set("1"),
+            "2 is not clear enough beside 1"
+        );
+        assert_eq!(
+            t.content_set(&[0.3, 0.5, 0.1]),
+            set("2"),
+            "alone, 2 needs only its decide threshold"
+        );
+        assert_eq!(t.content_set(&[0.9, 0.8, 0.45]), set("1,2,3"));
+        assert_eq!(t.content_set(&[0.1, 0.2, 0.3]), QuestionSet::empty());
+    }
+
+    #[test]
+    fn extra_thresholds_are_learned_where_extras_were_wrong() {
+        // Question 2 often scores high beside question 1 without being
+        // meant; question 3 beside 1 is meant when it scores high.
+        let set = |s: &str| QuestionSet::parse_list(s).unwrap();
+        let sets = SetDecisions {
+            eligible: vec![
+                ([0.9, 0.6, 0.1], set("1")),
+                ([0.8, 0.65, 0.1], set("1")),
+                ([0.95, 0.9, 0.1], set("1,2")),
+                ([0.9, 0.1, 0.8], set("1,3")),
+                ([0.1, 0.6, 0.1], set("2")),
+            ],
+        };
+        let start = thresholds(0.5, [0.5; 3]);
+        assert!(sets.exact_set_accuracy(&start) < 1.0);
+        let extra = sets.extra_thresholds(&start);
+        assert!(extra[1] > 0.65 && extra[1] < 0.9, "{extra:?}");
+        let learned = Thresholds { extra, ..start };
+        assert_eq!(sets.exact_set_accuracy(&learned), 1.0);
     }
 }

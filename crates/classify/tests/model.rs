@@ -60,7 +60,7 @@ fn training_is_reproducible_and_gives_the_committed_model() {
 }
 
 #[test]
-fn held_out_macro_f1_is_at_least_0_85() {
+fn held_out_macro_f1_and_published_precision() {
     let c = QuestionClassifier::embedded().unwrap();
     let heldout = parse_tsv(&read("fixtures/classify/heldout.tsv")).unwrap();
     let train_ids: Vec<String> = parse_tsv(&read(TRAIN))
@@ -76,6 +76,22 @@ fn held_out_macro_f1_is_at_least_0_85() {
     eprintln!("{report}");
     assert!(report.macro_f1 >= 0.85, "macro-F1 {:.3}", report.macro_f1);
     assert_eq!(report.explicit_accuracy, 1.0);
+    // What is published sits under the right questions: the publish
+    // threshold was learned for 90 % out-of-fold precision on the training
+    // corpus; on the held-out file it gives 95.7 % (66 of 69).
+    assert!(
+        report.published_precision >= 0.95,
+        "published-set precision {:.3}",
+        report.published_precision
+    );
+    assert_eq!(report.non_contributions_published, 0);
+    // The price, paid in review: 54.6 % today (27 % with the old rule, at
+    // 79 % precision). A model that gets worse shows here first.
+    assert!(
+        report.review_rate <= 0.60,
+        "review rate {:.3}",
+        report.review_rate
+    );
 }
 
 #[test]
