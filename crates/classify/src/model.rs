@@ -122,7 +122,7 @@ impl Default for HyperParameters {
             folds: 5,
             max_iter: 2000,
             tolerance: 1e-5,
-            publish_precision: 0.9,
+            publish_precision: 0.95,
         }
     }
 }

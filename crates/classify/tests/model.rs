@@ -74,24 +74,50 @@ fn held_out_macro_f1_and_published_precision() {
     );
     let report = evaluate(&c, &heldout);
     eprintln!("{report}");
-    assert!(report.macro_f1 >= 0.85, "macro-F1 {:.3}", report.macro_f1);
+    assert!(report.macro_f1 >= 0.92, "macro-F1 {:.3}", report.macro_f1);
     assert_eq!(report.explicit_accuracy, 1.0);
     // What is published sits under the right questions: the publish
-    // threshold was learned for 90 % out-of-fold precision on the training
-    // corpus; on the held-out file it gives 95.7 % (66 of 69).
+    // threshold was learned for 95 % out-of-fold precision on the training
+    // corpus; on the held-out file it gives 97.1 % (66 of 68).
     assert!(
         report.published_precision >= 0.95,
         "published-set precision {:.3}",
         report.published_precision
     );
     assert_eq!(report.non_contributions_published, 0);
-    // The price, paid in review: 54.6 % today (27 % with the old rule, at
+    // The price, paid in review: 55.3 % today (27 % with the old rule, at
     // 79 % precision). A model that gets worse shows here first.
-    assert!(
-        report.review_rate <= 0.60,
-        "review rate {:.3}",
-        report.review_rate
+    assert!(report.review_rate <= 0.60, "review rate {:.3}", report.review_rate);
+}
+
+/// The held-out file as a caller's voicemail: spoken by text-to-speech,
+/// sent down the simulated telephone line and transcribed by whisper
+/// (`scripts/classify-noise.sh`). Misheard words, lost mentions ("question
+/// deux" heard as "question de"), lost punctuation: the classifier must
+/// not fall apart, and must still publish nothing that is not a
+/// contribution.
+#[test]
+fn spoken_held_out_does_not_fall_apart() {
+    let c = QuestionClassifier::embedded().unwrap();
+    let spoken = parse_tsv(&read("fixtures/classify/heldout-spoken.tsv")).unwrap();
+    let heldout = parse_tsv(&read("fixtures/classify/heldout.tsv")).unwrap();
+    assert_eq!(
+        spoken.iter().map(|e| (&e.id, e.labels)).collect::<Vec<_>>(),
+        heldout.iter().map(|e| (&e.id, e.labels)).collect::<Vec<_>>(),
+        "the spoken file is the held-out file, row for row"
     );
+    let report = evaluate(&c, &spoken);
+    eprintln!("{report}");
+    // Today: macro-F1 0.850, published-set precision 93.6 % (44 of 47),
+    // review 69.1 %.
+    assert!(report.macro_f1 >= 0.82, "macro-F1 {:.3}", report.macro_f1);
+    assert!(
+        report.published_precision >= 0.90,
+        "published-set precision {:.3}",
+        report.published_precision
+    );
+    assert_eq!(report.non_contributions_published, 0);
+    assert!(report.review_rate <= 0.75, "review rate {:.3}", report.review_rate);
 }
 
 #[test]
