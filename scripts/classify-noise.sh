@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The classifier's held-out file as the pipeline would read it from a
-# telephone: each text spoken by text-to-speech (SVOX Pico fr-FR, PyPI
+# The classifier's held-out file as the pipeline reads it from paper and
+# from a telephone.
+#
+# Paper: each text written on a B1 form in the hand fonts installed (the
+# ballot evaluation set's fonts, in turn), scanned lightly at 300 dpi and
+# read back by the production ballot reader (`recueil forms write`):
+# fixtures/classify/heldout-written.tsv.
+#
+# Telephone: each text spoken by text-to-speech (SVOX Pico fr-FR, PyPI
 # `ttspico`), sent down the simulated 0800 line (8 kHz mu-law, 300-3400 Hz,
 # line noise: crates/audio/examples/line.rs) and transcribed by recueil's
 # production speech engine (`recueil transcribe`, whisper base). Writes
@@ -9,12 +16,21 @@
 # on what it really reads from a caller (crates/classify/tests/model.rs
 # guards it).
 #
-#   scripts/classify-noise.sh     # needs the speech model (recueil models fetch base silero-vad)
+#   scripts/classify-noise.sh [written|spoken|all]   (default all; spoken needs
+#                                the speech model: recueil models fetch base silero-vad)
 #
 # Deterministic up to whisper's arithmetic: the voice, the line noise
 # (seeded per row) and the decoding (greedy) are fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what="${1:-all}"
+
+if [[ "$what" == written || "$what" == all ]]; then
+  cargo build -q --bin recueil
+  RECUEIL_LOG=error "${CARGO_TARGET_DIR:-target}/debug/recueil" forms write \
+    fixtures/classify/heldout.tsv fixtures/classify/heldout-written.tsv
+fi
+[[ "$what" == spoken || "$what" == all ]] || exit 0
 
 TTSPICO=0.3.2
 venv="target/noise-venv"

@@ -88,13 +88,78 @@ pub enum FormsCommand {
     Print(FormsPrintArgs),
     /// Render the evaluation set of filled, scanned forms with ground truth.
     GenerateEval(GenerateEvalArgs),
+    /// Write a labelled corpus's texts on B1 forms in hand fonts, scan them
+    /// and read them back with the ballot reader: the corpus as the
+    /// classifier reads it from paper.
+    Write(FormsWriteArgs),
+}
+
+/// `recueil forms write IN.tsv OUT.tsv`
+#[derive(Debug, Clone, clap::Args)]
+pub struct FormsWriteArgs {
+    /// A labelled corpus (TSV: id, labels, text), e.g.
+    /// fixtures/classify/heldout.tsv.
+    pub input: PathBuf,
+    /// Where to write the same rows with the text read back.
+    pub output: PathBuf,
+    /// Keep each form's scan here (PNG, named by the row's id).
+    #[arg(long, value_name = "DIR")]
+    pub scans: Option<PathBuf>,
 }
 
 pub fn run_forms(cmd: &FormsCommand) -> Result<()> {
     match cmd {
         FormsCommand::Print(a) => run_forms_print(a),
         FormsCommand::GenerateEval(a) => run_generate_eval(a),
+        FormsCommand::Write(a) => run_forms_write(a),
     }
+}
+
+/// Each text on its own form, in the installed hand fonts in turn, read
+/// back by the production reader. A text longer than the answer frame is
+/// cut at its last rule, as on paper: the rows say how many were.
+fn run_forms_write(args: &FormsWriteArgs) -> Result<()> {
+    let name = args.input.display().to_string();
+    let tsv =
+        std::fs::read_to_string(&args.input).with_context(|| format!("cannot read {name}"))?;
+    let examples =
+        recueil_classify::parse_tsv(&tsv).with_context(|| format!("cannot parse {name}"))?;
+    let writer = eval::FormWriter::new()?;
+    let scanner = BallotScanner::new(ScanOptions::default());
+    if let Some(dir) = &args.scans {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut out = String::from("id\tlabels\ttext\n");
+    let (mut cut, mut review) = (0, 0);
+    for (n, e) in examples.iter().enumerate() {
+        let mut read = String::new();
+        if !e.text.trim().is_empty() {
+            let form = writer.write(&e.text, n as u64)?;
+            if form.written.split_whitespace().count() < e.text.split_whitespace().count() {
+                cut += 1;
+            }
+            if let Some(dir) = &args.scans {
+                let path = dir.join(format!("{}.png", e.id));
+                std::fs::write(&path, &form.png)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            let pages = scanner
+                .read_file(&form.png, &e.id)
+                .with_context(|| format!("{}: cannot read the form back", e.id))?;
+            let page = pages.first().context("a form has one page")?;
+            review += usize::from(page.needs_review);
+            read = page.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+        out.push_str(&format!("{}\t{}\t{read}\n", e.id, e.labels));
+    }
+    std::fs::write(&args.output, out)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "{}: {} texts written on forms and read back ({cut} cut at the frame's last rule, {review} pages the reader sent to review)",
+        args.output.display(),
+        examples.len()
+    );
+    Ok(())
 }
 
 pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {

@@ -136,7 +136,7 @@ struct Spec {
 
 fn draw_form(
     fonts: &FormFonts,
-    hands: &BTreeMap<&str, (FontVec, f32, bool)>,
+    hands: &Hands,
     spec: &Spec,
     rng: &mut Rng,
 ) -> Result<(GrayImage, String), ScanError> {
@@ -157,16 +157,116 @@ fn draw_form(
     }
     let mut written = String::new();
     if let Some((t, font)) = spec.text {
-        let (f, em, caps) = hands
-            .get(font)
-            .ok_or_else(|| ScanError::Io(format!("font {font} not loaded")))?;
-        let text = drawable(f, TEXTS[t % TEXTS.len()]);
-        written = write_text(&mut c, f, *em, &text, rng, ink);
-        if *caps {
-            written = written.to_uppercase();
-        }
+        written = write_answer(&mut c, hands, font, TEXTS[t % TEXTS.len()], rng, ink)?;
     }
     Ok((c.img, written))
+}
+
+/// Writes `text` in the answer frame with the hand font `font`; returns
+/// what is on paper (what the font can draw, cut at the last rule, in
+/// capitals for a capitals-only font).
+fn write_answer(
+    c: &mut Canvas,
+    hands: &Hands,
+    font: &str,
+    text: &str,
+    rng: &mut Rng,
+    ink: u8,
+) -> Result<String, ScanError> {
+    let (f, em, caps) = hands
+        .get(font)
+        .ok_or_else(|| ScanError::Io(format!("font {font} not loaded")))?;
+    let text = drawable(f, text);
+    let written = write_text(c, f, *em, &text, rng, ink);
+    Ok(if *caps {
+        written.to_uppercase()
+    } else {
+        written
+    })
+}
+
+/// The hand fonts of [`HAND_FONTS`] that are installed, by name, and the
+/// names of the Debian packages of those that are not.
+type Hands = BTreeMap<&'static str, (FontVec, f32, bool)>;
+
+fn load_hands() -> (Hands, Vec<String>) {
+    let mut hands = BTreeMap::new();
+    let mut missing = Vec::new();
+    for h in HAND_FONTS {
+        match load_font(h.files, h.package) {
+            Ok(f) => {
+                hands.insert(h.name, (f, h.em_mm, h.caps));
+            }
+            Err(e) => {
+                tracing::warn!(%e, "font skipped");
+                missing.push(format!("{} ({})", h.name, h.package));
+            }
+        }
+    }
+    (hands, missing)
+}
+
+/// Writes any text on a B1 form in the generator's hand fonts and scans
+/// it: how the classifier's evaluation texts look once a citizen wrote
+/// them on paper and the ballot reader read them back (`recueil forms
+/// write`).
+pub struct FormWriter {
+    fonts: FormFonts,
+    hands: Hands,
+}
+
+/// One text written on a form.
+pub struct WrittenForm {
+    /// The scan, as a PNG.
+    pub png: Vec<u8>,
+    /// What is on paper: the text as the font could draw it, cut at the
+    /// answer frame's last rule.
+    pub written: String,
+    /// The hand font it was written in.
+    pub font: &'static str,
+}
+
+impl FormWriter {
+    /// Loads the form's fonts and every installed hand font.
+    pub fn new() -> Result<FormWriter, ScanError> {
+        let (hands, _) = load_hands();
+        if hands.is_empty() {
+            return Err(ScanError::Io(
+                "no hand font installed (fonts-liberation2 at least)".into(),
+            ));
+        }
+        Ok(FormWriter {
+            fonts: FormFonts::load()?,
+            hands,
+        })
+    }
+
+    /// Writes `text` on a form with no box ticked, in the `n`-th installed
+    /// hand font (in turn), and scans it lightly at 300 dpi (skew under a
+    /// degree, grey paper, as the evaluation set's first group). `n` also
+    /// seeds the pen and the scanner: the same call gives the same bytes.
+    pub fn write(&self, text: &str, n: u64) -> Result<WrittenForm, ScanError> {
+        let names: Vec<&'static str> = self.hands.keys().copied().collect();
+        let font = names[(n as usize) % names.len()];
+        let mut rng = Rng(0x005E_EDB1 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let urn = "mq-doulon".parse::<Urn>().expect("valid urn");
+        let img = render_form_with(&self.fonts, 300.0, Some(&urn))?;
+        let mut c = Canvas {
+            img,
+            ppm: 300.0 / 25.4,
+        };
+        let ink = rng.pick(&[25u8, 40, 60]);
+        let written = write_answer(&mut c, &self.hands, font, text, &mut rng, ink)?;
+        let mut scan = Scan::clean(300);
+        scan.skew_deg = rng.range(-0.8, 0.8);
+        scan.paper = 245;
+        let img = simulate_scan(&c.img, &scan, n);
+        Ok(WrittenForm {
+            png: encode(&img, Option::None)?,
+            written,
+            font,
+        })
+    }
 }
 
 /// A page that is not a B1 form: a typed letter.
@@ -215,19 +315,7 @@ pub struct GenerateSummary {
 pub fn generate(out: &Path) -> Result<GenerateSummary, ScanError> {
     std::fs::create_dir_all(out).map_err(|e| ScanError::Io(format!("{}: {e}", out.display())))?;
     let fonts = FormFonts::load()?;
-    let mut hands = BTreeMap::new();
-    let mut missing = Vec::new();
-    for h in HAND_FONTS {
-        match load_font(h.files, h.package) {
-            Ok(f) => {
-                hands.insert(h.name, (f, h.em_mm, h.caps));
-            }
-            Err(e) => {
-                tracing::warn!(%e, "font skipped");
-                missing.push(format!("{} ({})", h.name, h.package));
-            }
-        }
-    }
+    let (hands, missing) = load_hands();
     let mut rng = Rng(0x005E_EDB1);
     let mut truth: Vec<TruthPage> = Vec::new();
     let mut bytes_total = 0u64;
