@@ -97,6 +97,6 @@ fn classifier(
 }
 
 /// Pages of a scan, so that intake makes one source per page.
-pub fn scan_pages(bytes: &[u8]) -> Result<u32, String> {
-    recueil_scan::page_count(bytes).map_err(|e| e.to_string())
+pub fn scan_pages(bytes: &[u8], name: &str) -> Result<u32, String> {
+    recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
 }

@@ -27,7 +27,9 @@ const BATCH: &str = "2022-03-14 Doulon";
 /// hands them over.
 fn scan_tools() -> ScanTools {
     ScanTools {
-        paginate: |bytes| recueil_scan::page_count(bytes).map_err(|e| e.to_string()),
+        paginate: |bytes, name| {
+            recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
+        },
         picture: |bytes, name, page| {
             recueil_scan::page_picture(bytes, name, page)
                 .map(|p| p.png)

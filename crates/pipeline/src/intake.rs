@@ -20,8 +20,9 @@ pub struct Arrival {
     pub paginate: Option<Paginate>,
 }
 
-/// How many pages a file holds, or why it cannot be read.
-pub type Paginate = fn(&[u8]) -> Result<u32, String>;
+/// How many pages a file (its bytes, its name) holds, or why it cannot be
+/// read (a message naming the file).
+pub type Paginate = fn(&[u8], &str) -> Result<u32, String>;
 
 impl Arrival {
     pub fn new(channel: Channel) -> Arrival {
@@ -131,17 +132,17 @@ pub async fn ingest_bytes(
     bytes: &[u8],
     arrival: &Arrival,
 ) -> Result<Vec<Intake>, IntakeError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let pages = match arrival.paginate {
-        Some(count) => count(bytes).map_err(|reason| IntakeError::Unreadable {
+        Some(count) => count(bytes, &name).map_err(|reason| IntakeError::Unreadable {
             path: path.to_owned(),
             reason,
         })?,
         None => 1,
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let template = new_source(&name, bytes, arrival);
     let sources: Vec<Source> = if pages <= 1 {
         vec![template]

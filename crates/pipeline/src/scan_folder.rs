@@ -593,7 +593,7 @@ mod tests {
         let (dir, root) = setup();
         let store = store(dir.path()).await;
         let broken = FolderSettings {
-            paginate: Some(|_| Err("TIFF directory 2 is truncated".into())),
+            paginate: Some(|_, _| Err("TIFF directory 2 is truncated".into())),
             ..settings()
         };
         let mut folder = ScanFolder::new(&root, broken).unwrap();

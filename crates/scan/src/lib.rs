@@ -24,7 +24,7 @@ mod render;
 mod ticks;
 
 pub use error::ScanError;
-pub use load::{load_page, page_count, MAX_PAGES, MAX_SIDE};
+pub use load::{load_page, page_count, page_count_named, MAX_PAGES, MAX_SIDE};
 pub use ocr::{engine_available, Word};
 pub use picture::{page_picture, PagePicture};
 pub use reader::{

@@ -66,7 +66,8 @@ pub fn page_count(bytes: &[u8]) -> Result<u32, ScanError> {
     page_count_named(bytes, "input")
 }
 
-pub(crate) fn page_count_named(bytes: &[u8], name: &str) -> Result<u32, ScanError> {
+/// [`page_count`] for a file called `name`, which its errors give.
+pub fn page_count_named(bytes: &[u8], name: &str) -> Result<u32, ScanError> {
     match sniff(bytes, name)? {
         Kind::Png | Kind::Jpeg => Ok(1),
         Kind::Tiff => {
