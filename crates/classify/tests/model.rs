@@ -73,22 +73,47 @@ fn held_out_macro_f1_and_published_precision() {
         "held-out examples leaked into training"
     );
     let report = evaluate(&c, &heldout);
-    eprintln!("{report}");
-    assert!(report.macro_f1 >= 0.92, "macro-F1 {:.3}", report.macro_f1);
     assert_eq!(report.explicit_accuracy, 1.0);
-    // What is published sits under the right questions: the publish
-    // threshold was learned for 95 % out-of-fold precision on the training
-    // corpus; on the held-out file it gives 97.1 % (66 of 68).
+    // The publish threshold was learned for 95 % out-of-fold precision on
+    // the training corpus. Today: macro-F1 0.923, published-set precision
+    // 97.1 % (66 of 68), review 55.3 % (27 % with the old rule, at 79 %
+    // precision): the price of precision with this model.
+    assert_meets(
+        &report,
+        Floor {
+            macro_f1: 0.92,
+            published_precision: 0.95,
+            review_rate_at_most: 0.60,
+        },
+    );
+}
+
+/// What a report must reach: the figures the issue asks of what is
+/// published, and a ceiling on the review it costs.
+struct Floor {
+    macro_f1: f64,
+    published_precision: f64,
+    review_rate_at_most: f64,
+}
+
+fn assert_meets(report: &recueil_classify::Report, floor: Floor) {
+    eprintln!("{report}");
     assert!(
-        report.published_precision >= 0.95,
+        report.macro_f1 >= floor.macro_f1,
+        "macro-F1 {:.3}",
+        report.macro_f1
+    );
+    assert!(
+        report.published_precision >= floor.published_precision,
         "published-set precision {:.3}",
         report.published_precision
     );
-    assert_eq!(report.non_contributions_published, 0);
-    // The price, paid in review: 55.3 % today (27 % with the old rule, at
-    // 79 % precision). A model that gets worse shows here first.
+    assert_eq!(
+        report.non_contributions_published, 0,
+        "a non-contribution published"
+    );
     assert!(
-        report.review_rate <= 0.60,
+        report.review_rate <= floor.review_rate_at_most,
         "review rate {:.3}",
         report.review_rate
     );
@@ -117,20 +142,15 @@ fn variant(name: &str) -> Vec<recueil_classify::Example> {
 fn written_held_out_reads_as_well_as_the_clean_one() {
     let c = QuestionClassifier::embedded().unwrap();
     let report = evaluate(&c, &variant("fixtures/classify/heldout-written.tsv"));
-    eprintln!("{report}");
     // Today: macro-F1 0.923, published-set precision 97.1 % (67 of 69),
     // review 54.6 %: the fonts are read well enough not to matter.
-    assert!(report.macro_f1 >= 0.90, "macro-F1 {:.3}", report.macro_f1);
-    assert!(
-        report.published_precision >= 0.95,
-        "published-set precision {:.3}",
-        report.published_precision
-    );
-    assert_eq!(report.non_contributions_published, 0);
-    assert!(
-        report.review_rate <= 0.60,
-        "review rate {:.3}",
-        report.review_rate
+    assert_meets(
+        &report,
+        Floor {
+            macro_f1: 0.90,
+            published_precision: 0.95,
+            review_rate_at_most: 0.60,
+        },
     );
 }
 
@@ -144,20 +164,15 @@ fn written_held_out_reads_as_well_as_the_clean_one() {
 fn spoken_held_out_does_not_fall_apart() {
     let c = QuestionClassifier::embedded().unwrap();
     let report = evaluate(&c, &variant("fixtures/classify/heldout-spoken.tsv"));
-    eprintln!("{report}");
     // Today: macro-F1 0.850, published-set precision 93.6 % (44 of 47),
     // review 69.1 %.
-    assert!(report.macro_f1 >= 0.82, "macro-F1 {:.3}", report.macro_f1);
-    assert!(
-        report.published_precision >= 0.90,
-        "published-set precision {:.3}",
-        report.published_precision
-    );
-    assert_eq!(report.non_contributions_published, 0);
-    assert!(
-        report.review_rate <= 0.75,
-        "review rate {:.3}",
-        report.review_rate
+    assert_meets(
+        &report,
+        Floor {
+            macro_f1: 0.82,
+            published_precision: 0.90,
+            review_rate_at_most: 0.75,
+        },
     );
 }
 
