@@ -8,8 +8,10 @@ set -euo pipefail
 packages=(
   # whisper-rs builds whisper.cpp with CMake and bindgen
   cmake clang libclang-dev pkg-config
-  # tesseract OCR with French data, leptonica for image I/O
-  libtesseract-dev libleptonica-dev tesseract-ocr-fra
+  # tesseract OCR with French data, leptonica for image I/O; the tesseract
+  # command line is the reference `recueil bench ballots` and `recueil eval
+  # ballots --real` measure recueil beside
+  libtesseract-dev libleptonica-dev tesseract-ocr-fra tesseract-ocr
   # SQLite for the embedded mode (sqlx bundles it; the CLI helps operators)
   sqlite3
   # fonts for rendering B1 forms and test fixtures

@@ -88,7 +88,7 @@ fn evaluation_set() {
 
 #[test]
 fn real_scans_cursive_goes_to_review() {
-    let results = eval::evaluate_real(&real_scans()).expect("real scans read");
+    let results = eval::evaluate_real(&real_scans(), false).expect("real scans read");
     for r in &results {
         eprintln!(
             "{:<22} {:<55} CER {:>6.1} %  confidence {:.2}  review {}",

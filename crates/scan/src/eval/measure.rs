@@ -131,6 +131,10 @@ pub struct RealResult {
     pub collection: RealCollection,
     pub file: String,
     pub cer: f32,
+    /// The tesseract command line's CER on the same file, default settings
+    /// (`tesseract FILE - -l fra`): the baseline recueil's reading must
+    /// beat. `None` when not asked for or the command is not installed.
+    pub cli_cer: Option<f32>,
     pub confidence: f32,
     pub needs_review: bool,
 }
@@ -239,7 +243,7 @@ pub fn evaluate(dir: &Path, real: Option<&Path>) -> Result<EvalReport, ScanError
         .count();
     report.review_rate = reviewed as f32 / forms.max(1) as f32;
     if let Some(real) = real {
-        report.real = evaluate_real(real)?;
+        report.real = evaluate_real(real, true)?;
     }
     report.details = details;
     Ok(report)
@@ -311,8 +315,10 @@ fn evaluate_page(scanner: &BallotScanner, dir: &Path, t: &TruthPage) -> PageResu
 
 /// Reads real scans of plain text pages (not B1 forms) through the same
 /// cleaning, OCR and confidence as the form's frame. Each `NAME.jpg` has
-/// its transcription beside it in `NAME.gt.txt`.
-pub fn evaluate_real(dir: &Path) -> Result<Vec<RealResult>, ScanError> {
+/// its transcription beside it in `NAME.gt.txt`. With `beside_cli`, each
+/// page is also read by the tesseract command line with its default
+/// settings, and scored the same way.
+pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, ScanError> {
     let mut items = Vec::new();
     for collection in RealCollection::ALL {
         let sub = dir.join(collection.dir_name());
@@ -345,12 +351,32 @@ pub fn evaluate_real(dir: &Path) -> Result<Vec<RealResult>, ScanError> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 cer: recueil_eval::cer(&gt, &read.text) as f32,
+                cli_cer: beside_cli
+                    .then(|| tesseract_cli(path))
+                    .flatten()
+                    .map(|text| recueil_eval::cer(&gt, &text) as f32),
                 confidence: read.confidence,
                 needs_review: read.needs_review,
             })
         },
     );
     results.into_iter().collect()
+}
+
+/// What `tesseract FILE - -l fra` prints (one thread, as recueil's OCR
+/// runs), or `None` if the command is missing or fails.
+fn tesseract_cli(path: &Path) -> Option<String> {
+    let out = std::process::Command::new("tesseract")
+        .arg(path)
+        .arg("-")
+        .args(["-l", "fra"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]

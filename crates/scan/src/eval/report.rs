@@ -2,7 +2,7 @@
 //! `recueil bench ballots`); `--json` serialises the same structures.
 
 use super::bench::BenchReport;
-use super::measure::EvalReport;
+use super::measure::{EvalReport, RealCollection, RealResult};
 use super::pool::workers;
 
 impl std::fmt::Display for EvalReport {
@@ -64,15 +64,36 @@ impl std::fmt::Display for EvalReport {
             )?;
         }
         for r in &self.real {
+            let cli = r
+                .cli_cer
+                .map_or_else(|| "   n/a".to_owned(), |c| format!("{:>6.2}", 100.0 * c));
             writeln!(
                 f,
-                "  real {:<22} {:<50} CER {:>6.2} %  confidence {:.2}  review {}",
+                "  real {:<22} {:<50} CER {:>6.2} % (tesseract CLI {cli} %)  confidence {:.2}  review {}",
                 r.collection,
                 r.file,
                 100.0 * r.cer,
                 r.confidence,
                 r.needs_review
             )?;
+        }
+        for collection in RealCollection::ALL {
+            let pages: Vec<&RealResult> = self
+                .real
+                .iter()
+                .filter(|r| r.collection == collection && r.cli_cer.is_some())
+                .collect();
+            if !pages.is_empty() {
+                let lower = pages
+                    .iter()
+                    .filter(|r| r.cli_cer.is_some_and(|c| r.cer < c))
+                    .count();
+                writeln!(
+                    f,
+                    "  real {collection}: recueil's CER lower than the tesseract CLI's on {lower} of {} pages",
+                    pages.len()
+                )?;
+            }
         }
         for e in &self.errors {
             writeln!(f, "error: {e}")?;
