@@ -29,7 +29,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     if let Some(oldest) = counts.oldest_unfinished {
         let age = chrono::Utc::now() - oldest;
         println!(
-            "  oldest unfinished      received {} ({} min ago)",
+            "  oldest unfinished      stored {} ({} min ago)",
             oldest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             age.num_minutes()
         );

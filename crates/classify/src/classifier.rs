@@ -67,10 +67,10 @@ pub struct Outcome {
     pub explicit: bool,
     /// When the content model alone chose a set it may publish (no box, no
     /// mention, a contribution long enough, not all three questions): how
-    /// likely the whole set is right, each
-    /// question in it present and each one left out absent, the heads
-    /// taken as independent. A published contribution stands or falls by
-    /// its whole set: one question wrongly added misfiles it.
+    /// likely the whole set is right, each question in it present and each
+    /// one left out absent, the heads taken as independent. A published
+    /// contribution stands or falls by its whole set: one question wrongly
+    /// added misfiles it.
     pub set_confidence: Option<f64>,
 }
 
@@ -162,11 +162,11 @@ impl QuestionClassifier {
         } else {
             let thresholds = &self.model.thresholds;
             let chosen = thresholds.content_set(&scores);
-            let confidence = set_probability(&scores, chosen);
-            if publishable(chosen) && !too_short {
-                set_confidence = Some(confidence);
+            let confidence = publishable(chosen).then(|| set_probability(&scores, chosen));
+            if !too_short {
+                set_confidence = confidence;
             }
-            let confident = publishable(chosen) && confidence >= thresholds.publish;
+            let confident = confidence.is_some_and(|c| c >= thresholds.publish);
             for q in chosen.iter() {
                 evidence.push(Evidence {
                     question: q,

@@ -75,7 +75,7 @@ struct ChannelActivity {
 struct OpsPage {
     user: CurrentUser,
     counts: Vec<CountLine>,
-    /// When the oldest unfinished source arrived (the backlog's age).
+    /// When the oldest unfinished source was stored (the backlog's age).
     oldest: Option<String>,
     queues: Vec<QueueRow>,
     queue_error: Option<String>,

@@ -152,7 +152,7 @@ pub struct Counts {
     pub done: u64,
     pub processed_last_hour: u64,
     /// When the oldest source not yet finished (queued, processing or
-    /// retrying) was received: the backlog's age, which a depth alone does
+    /// retrying) was stored by intake: the backlog's age, which a depth alone does
     /// not give (a thousand fresh jobs are fine, ten week-old ones are not).
     pub oldest_unfinished: Option<DateTime<Utc>>,
     /// Contributions per channel and status, counted by the database (a

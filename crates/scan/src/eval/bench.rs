@@ -102,13 +102,9 @@ fn ocr_cli(crops: &[Vec<u8>]) -> Result<Option<f32>, ScanError> {
         }
         let started = Instant::now();
         for p in &files {
-            let status = std::process::Command::new("tesseract")
-                .arg(p)
-                .arg("stdout")
-                .args(["-l", "fra", "--psm", "6", "--dpi", "300"])
+            let status = super::tesseract_cli(p)
+                .args(["--psm", "6", "--dpi", "300"])
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .env("OMP_THREAD_LIMIT", "1")
                 .status();
             if !status.is_ok_and(|s| s.success()) {
                 return Ok(None);

@@ -352,7 +352,7 @@ pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, Sc
                     .unwrap_or_default(),
                 cer: recueil_eval::cer(&gt, &read.text) as f32,
                 cli_cer: beside_cli
-                    .then(|| tesseract_cli(path))
+                    .then(|| cli_reading(path))
                     .flatten()
                     .map(|text| recueil_eval::cer(&gt, &text) as f32),
                 confidence: read.confidence,
@@ -363,17 +363,10 @@ pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, Sc
     results.into_iter().collect()
 }
 
-/// What `tesseract FILE - -l fra` prints (one thread, as recueil's OCR
-/// runs), or `None` if the command is missing or fails.
-fn tesseract_cli(path: &Path) -> Option<String> {
-    let out = std::process::Command::new("tesseract")
-        .arg(path)
-        .arg("-")
-        .args(["-l", "fra"])
-        .env("OMP_THREAD_LIMIT", "1")
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
+/// What `tesseract FILE stdout -l fra` prints with its default settings,
+/// or `None` if the command is missing or fails.
+fn cli_reading(path: &Path) -> Option<String> {
+    let out = super::tesseract_cli(path).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())

@@ -26,3 +26,16 @@ pub use measure::{
     RealResult,
 };
 pub use truth::{load_truth, TickStyle, TruthPage, TRUTH_FILE};
+
+/// The tesseract command line, the reference recueil is measured beside:
+/// `input` read in French, the text on standard output, one thread (as
+/// recueil's OCR runs), its messages silenced. Callers add their settings.
+pub(crate) fn tesseract_cli(input: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("tesseract");
+    cmd.arg(input)
+        .arg("stdout")
+        .args(["-l", "fra"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .stderr(std::process::Stdio::null());
+    cmd
+}

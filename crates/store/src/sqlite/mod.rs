@@ -9,7 +9,7 @@
 mod people;
 
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
-use crate::state::{interrupted, unfinished_names, EventKind, SourceState, Transition};
+use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
 use crate::time::{format_ts, parse_ts};
 use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord};
 use chrono::{DateTime, Utc};
@@ -30,7 +30,12 @@ pub(crate) struct SqliteStore {
 /// `state IN (…)` for a transition's starting states, as a JSON array bound
 /// to one parameter (SQLite has no array type).
 fn states_json(t: Transition) -> String {
-    serde_json::to_string(&t.starting_names()).expect("names serialise")
+    names_json(&t.starting_names())
+}
+
+/// State names as the JSON array `json_each` reads for `state IN (…)`.
+fn names_json(names: &[String]) -> String {
+    serde_json::to_string(names).expect("names serialise")
 }
 
 impl SqliteStore {
@@ -285,7 +290,7 @@ impl SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await?;
             tx.rollback().await?;
-            return crate::state::not_begun(state.as_deref());
+            return not_begun(state.as_deref());
         };
         insert_event(
             &mut tx,
@@ -468,7 +473,7 @@ impl SqliteStore {
         let oldest: Option<String> = sqlx::query_scalar(
             "SELECT MIN(created_at) FROM sources WHERE state IN (SELECT value FROM json_each($1))",
         )
-        .bind(serde_json::to_string(&unfinished_names()).expect("names serialise"))
+        .bind(names_json(&unfinished_names()))
         .fetch_one(&self.pool)
         .await?;
         counts.oldest_unfinished = oldest
