@@ -24,7 +24,10 @@ mod render;
 mod ticks;
 
 pub use error::ScanError;
-pub use load::{load_page, page_count, page_count_named, MAX_PAGES, MAX_SIDE};
+pub use load::{
+    ink_grey, load_colour_page, load_page, page_count, page_count_named, ColourPage, MAX_PAGES,
+    MAX_SIDE,
+};
 pub use ocr::{engine_available, Word};
 pub use picture::{page_picture, PagePicture};
 pub use reader::{

@@ -147,8 +147,13 @@ impl BallotScanner {
     /// Reads page `page` (1-based; 0 for a single image) of a file.
     pub fn read_page(&self, bytes: &[u8], name: &str, page: u32) -> Result<PageReading, ScanError> {
         let started = Instant::now();
-        let img = load::load_page(bytes, name, page)?;
-        let reading = self.read_image(&img, page.max(1))?;
+        let loaded = load::load_colour_page(bytes, name, page)?;
+        let grey = loaded.grey();
+        let reading = match analyze::analyse(&grey) {
+            // A letter is read from its own colours (see `load::ink_grey`).
+            Layout::NotAForm => self.read_other_page(&loaded.text_grey(), page.max(1))?,
+            layout => self.read_layout(&grey, layout, page.max(1))?,
+        };
         tracing::debug!(
             name,
             page,
@@ -167,7 +172,17 @@ impl BallotScanner {
 
     /// Reads one decoded grey page.
     pub fn read_image(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
-        let reg = match analyze::analyse(img) {
+        self.read_layout(img, analyze::analyse(img), page)
+    }
+
+    /// Reads a page whose layout is found.
+    fn read_layout(
+        &self,
+        img: &GrayImage,
+        layout: Layout,
+        page: u32,
+    ) -> Result<PageReading, ScanError> {
+        let reg = match layout {
             Layout::Blank => return Ok(PageReading::empty(page, PageKind::Blank)),
             Layout::NotAForm => return self.read_other_page(img, page),
             Layout::Form(reg) => reg,
@@ -192,7 +207,15 @@ impl BallotScanner {
         }
 
         // Urn.
-        out.urn = read_qr(img, &reg);
+        match read_qr(img, &reg) {
+            QrCode::Read(urn) => out.urn = Some(urn),
+            QrCode::Absent => {}
+            // Taking the intake's urn would be a silent guess: the form says
+            // where it came from, only not legibly.
+            QrCode::Unreadable => out
+                .review_reasons
+                .push("a QR code is printed but cannot be read: the urn is not known".into()),
+        }
 
         // Text.
         let crop = text_crop(img, &reg);
@@ -276,9 +299,24 @@ impl BallotScanner {
     }
 }
 
+/// What the form's QR code area holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum QrCode {
+    /// Nothing printed there: a form without a code, from the intake's urn.
+    Absent,
+    Read(Urn),
+    /// A code is printed (the area is inked like one) but none decoded, or
+    /// it is not a B1 urn code: the page's urn is not known.
+    Unreadable,
+}
+
+/// Share of the code's square that must be ink for a code to be there: a
+/// QR code is about half dark modules; a stray pen stroke is a few percent.
+const QR_PRINTED_INK: f32 = 0.15;
+
 /// The QR code, decoded from an upright crop with an artificial quiet zone
 /// (the form prints none beyond the module area near the title).
-fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
+fn read_qr(img: &GrayImage, reg: &Registration) -> QrCode {
     let (qx, qy, qs) = QR;
     let margin = 4.0;
     let area = (qx - margin, qy - margin, qx + qs + margin, qy + qs + margin);
@@ -295,8 +333,9 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
                 *p = Luma([255]);
             }
         }
-        if crop.pixels().filter(|p| p[0] < INK).count() < 50 {
-            return None;
+        let inked = crop.pixels().filter(|p| p[0] < INK).count() as f32;
+        if inked < QR_PRINTED_INK * (qs * ppm) * (qs * ppm) {
+            return QrCode::Absent;
         }
         let level = imageproc::contrast::otsu_level(&crop);
         let binary = imageproc::contrast::threshold(
@@ -306,12 +345,12 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> Option<Urn> {
         );
         for candidate in [&crop, &binary] {
             if let Some(urn) = decode_qr(candidate) {
-                return Some(urn);
+                return QrCode::Read(urn);
             }
         }
     }
     tracing::debug!("QR area inked but no code decoded");
-    None
+    QrCode::Unreadable
 }
 
 fn decode_qr(crop: &GrayImage) -> Option<Urn> {

@@ -84,6 +84,43 @@ fn reads_back_a_printed_form_png_and_pdf() {
     }
 }
 
+/// A code torn or smudged past its error correction: the form says which
+/// urn it came from, only not legibly, so the page goes to a person rather
+/// than silently taking the urn given at intake. A form printed without a
+/// code does not.
+#[test]
+fn a_form_whose_qr_code_cannot_be_read_goes_to_review() {
+    let urn: Urn = "mq-doulon".parse().unwrap();
+    let mut img = render_form(300.0, Some(&urn)).unwrap();
+    // The code's left 45 % wiped out (both left finder patterns).
+    let ppm = 300.0 / 25.4;
+    let (x0, y0, side) = (112.0 * ppm, 17.0 * ppm, 20.0 * ppm);
+    for y in y0 as u32..(y0 + side) as u32 {
+        for x in x0 as u32..(x0 + 0.45 * side) as u32 {
+            img.put_pixel(x, y, image::Luma([255]));
+        }
+    }
+    let scanner = BallotScanner::default();
+    let r = scanner
+        .read_page(&png_bytes(&img).unwrap(), "torn.png", 0)
+        .unwrap();
+    assert_eq!(r.kind, PageKind::Form);
+    assert_eq!(r.urn, None);
+    assert!(r.needs_review);
+    assert!(
+        r.review_reasons.iter().any(|m| m.contains("QR code")),
+        "{:?}",
+        r.review_reasons
+    );
+
+    let plain = render_form(300.0, None).unwrap();
+    let r = scanner
+        .read_page(&png_bytes(&plain).unwrap(), "plain.png", 0)
+        .unwrap();
+    assert_eq!(r.urn, None);
+    assert!(!r.needs_review, "{:?}", r.review_reasons);
+}
+
 #[test]
 fn the_reference_example_reads_as_its_urn() {
     let bytes = std::fs::read(forms().join("bulletin-B1-qr-example-300dpi.png")).unwrap();

@@ -339,8 +339,8 @@ pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, Sc
         |(collection, path)| -> Result<RealResult, ScanError> {
             let name = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
-            let img = crate::load::load_page(&bytes, &name, 1)?;
-            let read = scanner.read_text_page(&img)?;
+            let page = crate::load::load_colour_page(&bytes, &name, 1)?;
+            let read = scanner.read_text_page(&page.text_grey())?;
             let gt_path = path.with_extension("gt.txt");
             let gt = std::fs::read_to_string(&gt_path)
                 .map_err(|e| ScanError::Io(format!("{}: {e}", gt_path.display())))?;
