@@ -17,6 +17,7 @@ pub mod eval;
 mod fonts;
 pub mod layout;
 mod load;
+mod marks;
 mod ocr;
 mod picture;
 mod reader;
@@ -28,6 +29,7 @@ pub use load::{
     ink_grey, load_colour_page, load_page, page_count, page_count_named, ColourPage, MAX_PAGES,
     MAX_SIDE,
 };
+pub use marks::Mark;
 pub use ocr::{engine_available, Word};
 pub use picture::{page_picture, PagePicture};
 pub use reader::{

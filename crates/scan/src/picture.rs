@@ -51,6 +51,8 @@ pub fn page_picture(bytes: &[u8], name: &str, page: u32) -> Result<PagePicture, 
     outline(&mut rgb, (x0, y0, x1 - x0, y1 - y0), FRAME_COLOUR);
     for (b, reading) in BOXES.iter().zip(read_ticks(&img, &reg)) {
         let colour = match reading.state {
+            // Read from a mark beside the box: a person confirms it.
+            TickState::Ticked if reading.mark.is_some() => AMBIGUOUS,
             TickState::Ticked => TICKED,
             TickState::Ambiguous => AMBIGUOUS,
             TickState::Empty => EMPTY,

@@ -4,6 +4,7 @@ use crate::analyze::{self, flatten, Layout, Registration, INK};
 use crate::error::ScanError;
 use crate::layout::*;
 use crate::load;
+use crate::marks::{read_marks, MARKS_AREA};
 use crate::ocr::{self, Word};
 use crate::render::png_bytes;
 use crate::ticks::{read_box, BoxReading, TickState};
@@ -205,6 +206,15 @@ impl BallotScanner {
         if !out.ambiguous.is_empty() {
             out.review_reasons.push("a tick box is ambiguous".into());
         }
+        for (i, b) in out.boxes.iter().enumerate() {
+            if let Some(mark) = b.mark {
+                out.review_reasons.push(format!(
+                    "question {} read as ticked: {}",
+                    i + 1,
+                    mark.describe()
+                ));
+            }
+        }
 
         // Urn.
         match read_qr(img, &reg) {
@@ -380,13 +390,26 @@ fn decode_qr(crop: &GrayImage) -> Option<Urn> {
 /// The free-text frame, upright at 300 dpi, normalised, without its
 /// outline and with the light ruled lines removed.
 /// The three tick boxes of a registered form, in question order.
+/// An empty box with a circled number or a tick beside it reads as ticked,
+/// with its mark named.
 pub(crate) fn read_ticks(img: &GrayImage, reg: &Registration) -> Vec<BoxReading> {
     let strip_area = (84.0, 50.0, 136.0, 69.0);
     let strip = flatten(&analyze::rectify(img, reg, strip_area, PPM), 100.0);
-    BOXES
+    let mut boxes: Vec<BoxReading> = BOXES
         .iter()
         .map(|b| read_box(&strip, PPM, (strip_area.0, strip_area.1), *b))
-        .collect()
+        .collect();
+    let empty = [0, 1, 2].map(|i| boxes[i].state == TickState::Empty);
+    if empty.contains(&true) {
+        let around = flatten(&analyze::rectify(img, reg, MARKS_AREA, PPM), 100.0);
+        for (b, mark) in boxes.iter_mut().zip(read_marks(&around, PPM, empty)) {
+            if let Some(mark) = mark {
+                b.state = TickState::Ticked;
+                b.mark = Some(mark);
+            }
+        }
+    }
+    boxes
 }
 
 fn text_crop(img: &GrayImage, reg: &Registration) -> GrayImage {

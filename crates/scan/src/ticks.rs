@@ -9,6 +9,7 @@
 
 use crate::analyze::INK;
 use crate::layout::{BOX_LINE, BOX_SIZE};
+use crate::marks::Mark;
 use image::{GrayImage, Luma};
 use imageproc::region_labelling::{connected_components, Connectivity};
 use serde::Serialize;
@@ -32,6 +33,9 @@ pub struct BoxReading {
     pub span_mm: f32,
     /// Ink fraction of the 1.4 mm ring just outside the outline.
     pub outside: f32,
+    /// For an empty box, a mark beside it that stands for a tick: then
+    /// `state` is `Ticked` and the page goes to review (see [`crate::marks`]).
+    pub mark: Option<Mark>,
 }
 
 /// Reads the box whose top-left corner is at (`bx`, `by`) mm in `strip`,
@@ -129,6 +133,7 @@ pub(crate) fn read_box(
         fill,
         span_mm,
         outside,
+        mark: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! PNG and from the PDF.
 
 use recueil_core::engine::PageKind;
-use recueil_core::Urn;
+use recueil_core::{Question, QuestionSet, Urn};
 use recueil_scan::{page_count, pdf_bytes, png_bytes, render_form, BallotScanner};
 use std::path::PathBuf;
 
@@ -130,4 +130,131 @@ fn the_reference_example_reads_as_its_urn() {
     assert_eq!(r.kind, PageKind::Form);
     assert_eq!(r.urn.as_ref().map(Urn::as_str), Some("exemple-urne"));
     assert!(r.ticked.is_empty());
+}
+
+/// Draws a pen line through `points` (mm) on a 300 dpi page.
+fn pen(img: &mut image::GrayImage, points: &[(f32, f32)], width_mm: f32) {
+    let ppm = 300.0 / 25.4;
+    for pair in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        let steps = ((x1 - x0).hypot(y1 - y0) * ppm * 2.0).ceil().max(1.0) as usize;
+        for k in 0..=steps {
+            let t = k as f32 / steps as f32;
+            let (x, y) = (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+            imageproc::drawing::draw_filled_circle_mut(
+                img,
+                ((x * ppm) as i32, (y * ppm) as i32),
+                (width_mm * ppm / 2.0) as i32,
+                image::Luma([30]),
+            );
+        }
+    }
+}
+
+fn q(n: u8) -> Question {
+    Question::new(n).unwrap()
+}
+
+/// The form read at 300 dpi and as a 150 dpi scan of it.
+fn read_both(img: &image::GrayImage, name: &str) -> Vec<recueil_scan::PageReading> {
+    let half = image::DynamicImage::ImageLuma8(img.clone())
+        .resize_exact(874, 1240, image::imageops::FilterType::Triangle)
+        .into_luma8();
+    [img, &half]
+        .into_iter()
+        .map(|page| {
+            BallotScanner::default()
+                .read_page(&png_bytes(page).unwrap(), name, 0)
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Issue #14's worn marks: a circled question number and a tick drawn
+/// beside its box count as ticks that a person confirms; a stray dot and a
+/// straight stroke ending on an outline stay empty boxes.
+#[test]
+fn a_circled_number_or_a_tick_beside_the_box_is_a_tick_to_confirm() {
+    let blank = render_form(300.0, None).unwrap();
+    let (b2, b3) = ((108.0f32, 56.0f32), (124.0f32, 56.0f32));
+
+    // Number 2 circled (radius 3.3 mm around the printed "2").
+    let mut circled = blank.clone();
+    let (cx, cy) = (b2.0 - 3.5, b2.1 + 3.4);
+    let loop_points: Vec<(f32, f32)> = (0..=40)
+        .map(|k| {
+            let a = k as f32 / 40.0 * std::f32::consts::TAU * 1.05;
+            (cx + 3.3 * a.cos(), cy + 3.0 * a.sin())
+        })
+        .collect();
+    pen(&mut circled, &loop_points, 0.5);
+    for r in read_both(&circled, "circled.png") {
+        assert_eq!(r.ticked, QuestionSet::from_iter([q(2)]), "{r:?}");
+        assert!(r.needs_review);
+        assert!(
+            r.review_reasons
+                .iter()
+                .any(|m| m.contains("question 2") && m.contains("circled")),
+            "{:?}",
+            r.review_reasons
+        );
+    }
+
+    // A check mark 1.5 mm right of box 3.
+    let mut beside = blank.clone();
+    let x = b3.0 + 7.0 + 1.5;
+    pen(
+        &mut beside,
+        &[
+            (x, b3.1 + 3.0),
+            (x + 1.2, b3.1 + 5.5),
+            (x + 3.5, b3.1 - 0.5),
+        ],
+        0.5,
+    );
+    for r in read_both(&beside, "beside.png") {
+        assert_eq!(r.ticked, QuestionSet::from_iter([q(3)]), "{r:?}");
+        assert!(
+            r.review_reasons
+                .iter()
+                .any(|m| m.contains("question 3") && m.contains("beside")),
+            "{:?}",
+            r.review_reasons
+        );
+    }
+
+    // A small cross just above box 1.
+    let mut above = blank.clone();
+    let (bx, by) = (92.0f32, 56.0f32);
+    pen(
+        &mut above,
+        &[(bx + 2.0, by - 4.0), (bx + 5.0, by - 1.2)],
+        0.5,
+    );
+    pen(
+        &mut above,
+        &[(bx + 5.0, by - 4.0), (bx + 2.0, by - 1.2)],
+        0.5,
+    );
+    for r in read_both(&above, "above.png") {
+        assert_eq!(r.ticked, QuestionSet::from_iter([q(1)]), "{r:?}");
+        assert!(r.needs_review);
+    }
+
+    // A dot beside box 2 and a straight stroke from number 3 to its box.
+    let mut stray = blank.clone();
+    pen(
+        &mut stray,
+        &[(b2.0 + 8.5, b2.1 + 3.0), (b2.0 + 8.6, b2.1 + 3.1)],
+        0.7,
+    );
+    pen(
+        &mut stray,
+        &[(b3.0 - 4.0, b3.1 + 8.4), (b3.0 + 3.5, b3.1 + 6.9)],
+        0.5,
+    );
+    for r in read_both(&stray, "stray.png") {
+        assert!(r.ticked.is_empty() && r.ambiguous.is_empty(), "{r:?}");
+        assert!(!r.needs_review, "{:?}", r.review_reasons);
+    }
 }
