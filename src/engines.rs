@@ -6,6 +6,7 @@
 
 use crate::config::Settings;
 use recueil_core::Channel;
+use recueil_pipeline::intake::Split;
 use recueil_pipeline::Process;
 use std::sync::Arc;
 
@@ -96,7 +97,13 @@ fn classifier(
     Ok(Arc::new(classifier))
 }
 
-/// Pages of a scan, so that intake makes one source per page.
-pub fn scan_pages(bytes: &[u8], name: &str) -> Result<u32, String> {
-    recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
+/// How intake splits a scan: one source per page of a batch of forms, one
+/// source for a letter of several sheets (`recueil_scan::file_layout`).
+pub fn scan_pages(bytes: &[u8], name: &str) -> Result<Split, String> {
+    let layout = recueil_scan::file_layout(bytes, name).map_err(|e| e.to_string())?;
+    Ok(if layout.one_letter {
+        Split::Whole
+    } else {
+        Split::Pages(layout.pages)
+    })
 }

@@ -66,8 +66,12 @@ fn scan_tools() -> ScanTools {
             .map(|p| p.png)
             .map_err(|e| e.to_string())
     }
+    fn pages(bytes: &[u8], name: &str) -> Result<u32, String> {
+        recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
+    }
     ScanTools {
         paginate: crate::engines::scan_pages,
+        pages,
         picture,
     }
 }

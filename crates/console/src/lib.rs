@@ -85,12 +85,17 @@ impl Default for ConsoleConfig {
 /// or says why it cannot.
 pub type DrawPage = fn(&[u8], &str, u32) -> Result<Vec<u8>, String>;
 
+/// How many pages a scan (its bytes and name) holds, or why it cannot say.
+pub type CountPages = fn(&[u8], &str) -> Result<u32, String>;
+
 /// What the console asks of the scan reader, handed over by the binary: the
 /// console itself does not link tesseract.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanTools {
-    /// Counts the pages of an uploaded scan (each page is a source).
+    /// Splits an uploaded scan into sources (a page each, or one letter).
     pub paginate: Paginate,
+    /// Counts the pages of a scan: a letter's are all shown.
+    pub pages: CountPages,
     /// The picture of one page for a reviewer: PNG, the form upright with
     /// its frame and tick boxes outlined.
     pub picture: DrawPage,

@@ -8,7 +8,7 @@
 use crate::auth::CurrentUser;
 use crate::pages::{forbidden, message};
 use crate::{AppState, ConsoleError};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recueil_core::SourceId;
@@ -183,10 +183,18 @@ pub async fn crop(
 /// tick boxes outlined (see `recueil_scan::page_picture`): browsers cannot
 /// show a TIFF or a PDF page, and an upright page with the machine's reading
 /// of the boxes drawn on it is what a reviewer checks.
+/// Which page of a letter to draw (`?p=2`); a source that is one page of
+/// a batch has its own.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    p: Option<u32>,
+}
+
 pub async fn page_picture(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
         return forbidden(user, REFUSED);
@@ -200,7 +208,10 @@ pub async fn page_picture(
     };
     let id = record.source.id;
     let name = record.source.original_name.clone();
-    let page = record.source.page;
+    let page = match record.source.page {
+        0 => query.p.unwrap_or(0),
+        own => own,
+    };
     // Decoding and registering a 300 dpi page takes a CPU for a moment.
     let drawn = tokio::task::spawn_blocking(move || (tools.picture)(&bytes, &name, page))
         .await

@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use recueil_core::{Channel, Contribution, EvidenceKind, Question, QuestionSet, SourceId, Status};
+use recueil_core::{
+    Channel, Contribution, EvidenceKind, Question, QuestionSet, Source, SourceId, Status,
+};
 use recueil_store::people::ClaimOutcome;
 use recueil_store::{Filter, Rejection, ReviewChange, ReviewError};
 use serde::Deserialize;
@@ -273,6 +275,9 @@ struct ItemPage {
     image_original: bool,
     /// The registered page with its boxes outlined (any scan format).
     page_picture: bool,
+    /// A letter of several sheets (one source for the whole file): its
+    /// pages, each drawn; empty for a single page.
+    letter_pages: Vec<u32>,
     has_crop: bool,
     /// What the reviewer edits: the reading, unmasked.
     text: String,
@@ -352,6 +357,7 @@ async fn item_page(
     };
     let s = &record.source;
     let has_crop = c.channel == Channel::Ballot && state.store.review_image(id).await?.is_some();
+    let letter_pages = letter_pages(state, s).await?;
     let page = ItemPage {
         id: id.to_string(),
         canal_qs: canal_query(channel),
@@ -373,6 +379,7 @@ async fn item_page(
         caller_ref: s.caller_ref.clone(),
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
         page_picture: c.channel == Channel::Ballot && state.scan.is_some(),
+        letter_pages,
         has_crop,
         text: c.raw_text.clone(),
         published: c.text.clone(),
@@ -393,6 +400,30 @@ async fn item_page(
     let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
+}
+
+/// The pages of a scan that is one contribution as a whole (page 0 of a
+/// TIFF or PDF: a letter), so that the reviewer sees every sheet; empty
+/// otherwise, or when the file has one page or cannot be counted.
+async fn letter_pages(state: &AppState, s: &Source) -> Result<Vec<u32>, ConsoleError> {
+    let Some(tools) = state.scan else {
+        return Ok(Vec::new());
+    };
+    let multi_page = matches!(s.media_type.as_str(), "image/tiff" | "application/pdf");
+    if s.channel != Channel::Ballot || s.page != 0 || !multi_page {
+        return Ok(Vec::new());
+    }
+    let Some(bytes) = state.store.original(&s.sha256).await? else {
+        return Ok(Vec::new());
+    };
+    match (tools.pages)(&bytes, &s.original_name) {
+        Ok(n) if n > 1 => Ok((1..=n).collect()),
+        Ok(_) => Ok(Vec::new()),
+        Err(reason) => {
+            tracing::warn!(source = %s.id, %reason, "letter pages not counted");
+            Ok(Vec::new())
+        }
+    }
 }
 
 fn claim_deadline(state: &AppState) -> DateTime<Utc> {

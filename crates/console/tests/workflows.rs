@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use recueil_console::auth::hash_password;
 use recueil_console::{router, AppState, ConsoleConfig, ScanTools};
 use recueil_core::{Channel, Contribution, EngineInfo, QuestionSet, Source, Status};
+use recueil_pipeline::intake::Split;
 use recueil_queue::{Queue, QueueConfig};
 use recueil_store::{SourceState, Store};
 use recueil_testkit::{TcpProxy, TestBroker, TestDb};
@@ -28,8 +29,14 @@ const BATCH: &str = "2022-03-14 Doulon";
 fn scan_tools() -> ScanTools {
     ScanTools {
         paginate: |bytes, name| {
-            recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
+            let layout = recueil_scan::file_layout(bytes, name).map_err(|e| e.to_string())?;
+            Ok(if layout.one_letter {
+                Split::Whole
+            } else {
+                Split::Pages(layout.pages)
+            })
         },
+        pages: |bytes, name| recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string()),
         picture: |bytes, name, page| {
             recueil_scan::page_picture(bytes, name, page)
                 .map(|p| p.png)
@@ -614,29 +621,37 @@ async fn an_operator_sees_the_queues_and_discards_a_failed_source_in_their_name(
     }
 }
 
+/// A scan ingested as the console's upload does (split by the real
+/// reader), each of its sources then read and waiting for review.
+async fn scanned_for_review(store: &Store, name: &str, bytes: &[u8]) -> Vec<recueil_store::Intake> {
+    let mut arrival = recueil_pipeline::intake::Arrival::new(Channel::Ballot);
+    arrival.paginate = Some(scan_tools().paginate);
+    let intakes =
+        recueil_pipeline::intake::ingest_bytes(store, std::path::Path::new(name), bytes, &arrival)
+            .await
+            .unwrap();
+    for intake in &intakes {
+        let recueil_store::Intake::Accepted(id) = *intake else {
+            panic!("accepted: {intake:?}")
+        };
+        let source = store.source(id).await.unwrap().unwrap().source;
+        store.begin_attempt(id, 1).await.unwrap();
+        store
+            .record_contribution(&contribution(&source, Status::NeedsReview, "texte", "2"))
+            .await
+            .unwrap();
+    }
+    intakes
+}
+
 #[tokio::test]
 async fn a_reviewer_sees_a_tiff_page_upright_with_its_boxes() {
     let c = console(TestDb::sqlite()).await;
-    let bytes = fixture("ballot-lot-3-pages.tif");
-    let mut arrival = recueil_pipeline::intake::Arrival::new(Channel::Ballot);
-    arrival.paginate = Some(scan_tools().paginate);
-    let intakes = recueil_pipeline::intake::ingest_bytes(
-        &c.store,
-        std::path::Path::new("urne.tif"),
-        &bytes,
-        &arrival,
-    )
-    .await
-    .unwrap();
+    let intakes =
+        scanned_for_review(&c.store, "urne.tif", &fixture("ballot-lot-3-pages.tif")).await;
     let recueil_store::Intake::Accepted(id) = intakes[1] else {
         panic!("accepted")
     };
-    let source = c.store.source(id).await.unwrap().unwrap().source;
-    c.store.begin_attempt(id, 1).await.unwrap();
-    c.store
-        .record_contribution(&contribution(&source, Status::NeedsReview, "texte", "2"))
-        .await
-        .unwrap();
     let alice = login(&c.app, "alice").await;
     let item = get(&c.app, &format!("/revue/{id}"), Some(&alice)).await;
     assert!(
@@ -654,6 +669,47 @@ async fn a_reviewer_sees_a_tiff_page_upright_with_its_boxes() {
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// A letter of two sheets in one PDF (no page is a form) becomes one
+/// source read as a whole, and its reviewer sees both sheets.
+#[tokio::test]
+async fn a_reviewer_sees_every_sheet_of_a_letter() {
+    let c = console(TestDb::sqlite()).await;
+    let dir = format!(
+        "{}/../../fixtures/real/scans/tapuscorpus",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sheets: Vec<_> = [
+        "12148-btv1b53097347b__0_f546b_default.jpg",
+        "bljd-DSN390-DSN355-DSN113__bljd_DSN113_00027.jpg",
+    ]
+    .iter()
+    .map(|f| {
+        let bytes = std::fs::read(format!("{dir}/{f}")).unwrap();
+        recueil_scan::load_page(&bytes, f, 1).unwrap()
+    })
+    .collect();
+    let pdf = recueil_scan::pdf_pages(&[&sheets[0], &sheets[1]]).unwrap();
+    let intakes = scanned_for_review(&c.store, "lettre.pdf", &pdf).await;
+    let [recueil_store::Intake::Accepted(id)] = intakes[..] else {
+        panic!("one source for the letter: {intakes:?}")
+    };
+    let source = c.store.source(id).await.unwrap().unwrap().source;
+    assert_eq!(source.page, 0, "the whole file");
+    let alice = login(&c.app, "alice").await;
+    let item = get(&c.app, &format!("/revue/{id}"), Some(&alice)).await;
+    for p in [1, 2] {
+        assert!(
+            item.body.contains(&format!("/revue/{id}/page.png?p={p}")),
+            "{}",
+            item.body
+        );
+    }
+    assert!(item.body.contains("Lettre, page 2 sur 2"), "{}", item.body);
+    let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ pub struct Media<'a> {
     /// The name given at intake, used in error messages.
     pub name: &'a str,
     /// The page to read in a multi-page scan, from 1; 0 for a whole file
-    /// (a recording, a single-page image).
+    /// (a recording, a single-page image, a letter of several sheets).
     pub page: u32,
 }
 

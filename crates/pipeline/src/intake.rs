@@ -15,14 +15,26 @@ pub struct Arrival {
     pub caller_ref: Option<String>,
     pub urn: Option<Urn>,
     pub batch: Option<String>,
-    /// Counts the pages of a multi-page scan (TIFF, PDF): each page becomes
-    /// a source of its own. `None`: the file is one source.
+    /// Splits a multi-page scan (TIFF, PDF): a batch of forms into one
+    /// source per page, a letter into one source. `None`: the file is one
+    /// source.
     pub paginate: Option<Paginate>,
 }
 
-/// How many pages a file (its bytes, its name) holds, or why it cannot be
-/// read (a message naming the file).
-pub type Paginate = fn(&[u8], &str) -> Result<u32, String>;
+/// How a scanned file becomes sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// One source per page, numbered from 1 (a sheet-feed batch of forms;
+    /// a single page is one source, page 0).
+    Pages(u32),
+    /// The whole file is one contribution (a letter of several sheets from
+    /// one envelope): one source, page 0, whose reader reads every page.
+    Whole,
+}
+
+/// How a file (its bytes, its name) splits, or why it cannot be read (a
+/// message naming the file).
+pub type Paginate = fn(&[u8], &str) -> Result<Split, String>;
 
 impl Arrival {
     pub fn new(channel: Channel) -> Arrival {
@@ -136,12 +148,16 @@ pub async fn ingest_bytes(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let pages = match arrival.paginate {
-        Some(count) => count(bytes, &name).map_err(|reason| IntakeError::Unreadable {
+    let split = match arrival.paginate {
+        Some(split) => split(bytes, &name).map_err(|reason| IntakeError::Unreadable {
             path: path.to_owned(),
             reason,
         })?,
-        None => 1,
+        None => Split::Whole,
+    };
+    let pages = match split {
+        Split::Pages(n) => n,
+        Split::Whole => 1,
     };
     let template = new_source(&name, bytes, arrival);
     let sources: Vec<Source> = if pages <= 1 {
@@ -162,7 +178,7 @@ pub async fn ingest_bytes(
             path: path.to_owned(),
             source,
         })?;
-    tracing::debug!(file = %path.display(), pages, "ingested");
+    tracing::debug!(file = %path.display(), ?split, "ingested");
     Ok(intakes)
 }
 

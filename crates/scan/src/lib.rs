@@ -33,8 +33,8 @@ pub use marks::Mark;
 pub use ocr::{engine_available, Word};
 pub use picture::{page_picture, PagePicture};
 pub use reader::{
-    kind_from_name, kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions,
-    TextReading, DEFAULT_REVIEW_BELOW, OCR_DPI,
+    file_layout, kind_from_name, kind_name, tesseract_version, BallotScanner, FileLayout,
+    PageReading, ScanOptions, TextReading, DEFAULT_REVIEW_BELOW, MAX_LETTER_PAGES, OCR_DPI,
 };
-pub use render::{pdf_bytes, png_bytes, render_form};
+pub use render::{pdf_bytes, pdf_pages, png_bytes, render_form};
 pub use ticks::{BoxReading, TickState};

@@ -171,6 +171,46 @@ impl BallotScanner {
         (1..=n).map(|p| self.read_page(bytes, name, p)).collect()
     }
 
+    /// Reads a whole file as one contribution, page 0 of a source: a single
+    /// image, or a letter of several pages (see [`file_layout`]), whose
+    /// pages' texts are joined in order, each page's review reasons kept
+    /// under its number, the least confident page deciding the confidence.
+    pub fn read_whole(&self, bytes: &[u8], name: &str) -> Result<PageReading, ScanError> {
+        let n = load::page_count_named(bytes, name)?;
+        if n <= 1 {
+            return self.read_page(bytes, name, 0);
+        }
+        let pages = self.read_file(bytes, name)?;
+        let mut out = PageReading::empty(0, PageKind::NotAForm);
+        out.review_reasons.clear();
+        out.confidence = 1.0;
+        let mut texts = Vec::new();
+        for p in pages {
+            out.ticked = out.ticked.union(p.ticked);
+            out.ambiguous = out.ambiguous.union(p.ambiguous);
+            out.urn = out.urn.or(p.urn);
+            if p.kind != PageKind::Blank {
+                out.confidence = out.confidence.min(p.confidence);
+            }
+            if !p.text.trim().is_empty() {
+                texts.push(p.text.trim().to_owned());
+            }
+            out.review_reasons.extend(
+                p.review_reasons
+                    .iter()
+                    .map(|r| format!("page {}: {r}", p.page)),
+            );
+            out.needs_review |= p.needs_review;
+        }
+        out.text = texts.join("\n\n");
+        if out.text.is_empty() {
+            out.confidence = 0.0;
+            out.needs_review = true;
+            out.review_reasons.push("no text read on any page".into());
+        }
+        Ok(out)
+    }
+
     /// Reads one decoded grey page.
     pub fn read_image(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
         self.read_layout(img, analyze::analyse(img), page)
@@ -282,6 +322,38 @@ impl BallotScanner {
         }
         Ok(out)
     }
+}
+
+/// The most pages a file may have to be taken as one letter: an envelope
+/// holds a few sheets; a longer file is a batch, read page by page.
+pub const MAX_LETTER_PAGES: u32 = 20;
+
+/// How intake should split a scanned file into sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLayout {
+    pub pages: u32,
+    /// No page is a B1 form and there are at most [`MAX_LETTER_PAGES`]:
+    /// the file is one letter (one envelope's sheets), one contribution.
+    pub one_letter: bool,
+}
+
+/// Decides [`FileLayout`] from the pages' layouts. A sheet-feed batch of
+/// forms is found on its first page, so it costs one page's analysis; a
+/// letter's pages are all looked at (a form among them makes it a batch).
+/// A page that cannot be decoded makes the file a batch too: its good
+/// pages are then read, and the damaged one fails by itself, by name.
+pub fn file_layout(bytes: &[u8], name: &str) -> Result<FileLayout, ScanError> {
+    let pages = load::page_count_named(bytes, name)?;
+    let one_letter = pages > 1
+        && pages <= MAX_LETTER_PAGES
+        && (1..=pages).all(|page| match load::load_page(bytes, name, page) {
+            Ok(img) => !matches!(analyze::analyse(&img), Layout::Form(_)),
+            Err(e) => {
+                tracing::debug!(name, page, %e, "page not decoded: read page by page");
+                false
+            }
+        });
+    Ok(FileLayout { pages, one_letter })
 }
 
 /// A plain page of text (not a form) read with the frame's cleaning, OCR
@@ -517,9 +589,12 @@ impl BallotReader for BallotScanner {
     }
 
     fn read(&self, media: Media<'_>) -> Result<BallotReading, Failure> {
-        self.read_page(media.bytes, media.name, media.page)
-            .map(|r| r.to_reading())
-            .map_err(Failure::from)
+        let reading = if media.page == 0 {
+            self.read_whole(media.bytes, media.name)
+        } else {
+            self.read_page(media.bytes, media.name, media.page)
+        };
+        reading.map(|r| r.to_reading()).map_err(Failure::from)
     }
 }
 

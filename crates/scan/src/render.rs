@@ -177,6 +177,11 @@ pub fn pdf_bytes(img: &GrayImage, pages: u32) -> Result<Vec<u8>, ScanError> {
     pdf_from_images(&[img], pages, None)
 }
 
+/// A PDF with one page per image, in order (a letter's sheets).
+pub fn pdf_pages(images: &[&GrayImage]) -> Result<Vec<u8>, ScanError> {
+    pdf_from_images(images, 1, None)
+}
+
 /// A PDF with one page per image (repeated `repeat` times); `jpeg` embeds
 /// the given JPEG bytes instead (DCTDecode), as sheet-feed scanners do.
 pub(crate) fn pdf_from_images(

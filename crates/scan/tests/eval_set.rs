@@ -184,3 +184,52 @@ fn a_typed_letter_reaches_the_reviewer_with_its_reading() {
     eprintln!("pooled CER {:.1} %", 100.0 * pooled);
     assert!(pooled <= LETTER_POOLED_CER, "pooled CER {pooled:.3}");
 }
+
+/// Issue #14's letters of several sheets: a PDF of two typed pages with no
+/// form among them is one letter for intake, and its reading is the two
+/// pages' texts in order; a PDF of forms stays a batch, a page each.
+#[test]
+fn a_letter_of_several_sheets_is_read_as_one_text_in_order() {
+    use recueil_core::engine::BallotReader;
+    let dir = real_scans().join("tapuscorpus");
+    let sheets = [
+        "12148-btv1b53097347b__0_f546b_default",
+        "12148-btv1b10583038c__26_0f21a_default",
+    ];
+    let grey: Vec<image::GrayImage> = sheets
+        .iter()
+        .map(|s| {
+            image::open(dir.join(format!("{s}.jpg")))
+                .unwrap()
+                .into_luma8()
+        })
+        .collect();
+    let pdf = recueil_scan::pdf_pages(&[&grey[0], &grey[1]]).unwrap();
+    let layout = recueil_scan::file_layout(&pdf, "lettre.pdf").unwrap();
+    assert_eq!(layout.pages, 2);
+    assert!(layout.one_letter, "no page is a form: one letter");
+
+    let reading = recueil_scan::BallotScanner::default()
+        .read(recueil_core::engine::Media {
+            bytes: &pdf,
+            media_type: "application/pdf",
+            name: "lettre.pdf",
+            page: 0,
+        })
+        .unwrap();
+    let truth: Vec<String> = sheets
+        .iter()
+        .map(|s| std::fs::read_to_string(dir.join(format!("{s}.gt.txt"))).unwrap())
+        .collect();
+    let first = reading.text.find("BIBLIOTHÈQUE").expect("page 1 read");
+    let second = reading.text.find("Masson").expect("page 2 read");
+    assert!(first < second, "pages in order: {}", reading.text);
+    let cer = recueil_eval::cer(&truth.join("\n"), &reading.text);
+    assert!(cer <= LETTER_CER, "CER {cer:.3}");
+    assert!(reading.needs_review, "a letter goes to a person");
+
+    let form = recueil_scan::render_form(150.0, None).unwrap();
+    let batch = recueil_scan::pdf_bytes(&form, 3).unwrap();
+    let layout = recueil_scan::file_layout(&batch, "lot.pdf").unwrap();
+    assert_eq!((layout.pages, layout.one_letter), (3, false));
+}
