@@ -188,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route("/revue/{id}", get(review::item).post(review::act))
         .route("/revue/{id}/original", get(media::original))
         .route("/revue/{id}/recadrage.png", get(media::crop))
+        .route("/revue/{id}/ligne/{n}", get(media::line))
         .route("/revue/{id}/page.png", get(media::page_picture))
         .route("/contributions", get(browse::list))
         .route("/contributions/export", get(browse::export))

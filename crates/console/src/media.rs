@@ -179,6 +179,57 @@ pub async fn crop(
     }
 }
 
+/// Line `n` (from 1) of a scan's text crop: the rows the reader found it
+/// on, cut from the stored crop, so that the reviewer reads the handwriting
+/// right above the machine's reading of it.
+pub async fn line(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, ConsoleError> {
+    const WHAT: &str = "Cette ligne";
+    if !user.role.can_review() {
+        return forbidden(user, REFUSED);
+    }
+    let Ok(id) = id.parse::<SourceId>() else {
+        return gone(user, WHAT);
+    };
+    let Some(contribution) = state.store.contribution(id).await? else {
+        return gone(user, WHAT);
+    };
+    let Some(line) = n
+        .checked_sub(1)
+        .and_then(|i| contribution.lines.get(i))
+        .cloned()
+    else {
+        return gone(user, WHAT);
+    };
+    let Some(png) = state.store.review_image(id).await? else {
+        return gone(user, WHAT);
+    };
+    let cut = tokio::task::spawn_blocking(move || cut_rows(&png, line.top, line.height))
+        .await
+        .map_err(|e| ConsoleError::Task(e.to_string()))?;
+    match cut {
+        Ok(png) => Ok(private_png(png)),
+        Err(reason) => {
+            tracing::warn!(source = %id, line = n, %reason, "line crop failed");
+            gone(user, WHAT)
+        }
+    }
+}
+
+/// Rows `top..top + height` of a PNG (clamped to the image), as a PNG.
+fn cut_rows(png: &[u8], top: u32, height: u32) -> Result<Vec<u8>, image::ImageError> {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)?;
+    let top = top.min(img.height().saturating_sub(1));
+    let height = height.clamp(1, img.height() - top);
+    let mut out = Vec::new();
+    img.crop_imm(0, top, img.width(), height)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)?;
+    Ok(out)
+}
+
 /// The page of a scan as the reader registered it, with the frame and the
 /// tick boxes outlined (see `recueil_scan::page_picture`): browsers cannot
 /// show a TIFF or a PDF page, and an upright page with the machine's reading

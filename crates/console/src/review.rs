@@ -240,10 +240,40 @@ fn segments(c: &Contribution) -> Vec<SegmentView> {
                     .map(|w| WordView {
                         text: w.text.clone(),
                         unsure: w.is_unsure(),
-                        percent: (w.probability.clamp(0.0, 1.0) * 100.0).round() as u32,
+                        percent: percent(w.probability),
                     })
                     .collect(),
             }
+        })
+        .collect()
+}
+
+/// One line of a scan's text crop as the item page shows it: its image
+/// (`/revue/{id}/ligne/{n}`) above the machine's reading.
+struct LineView {
+    n: usize,
+    text: String,
+    percent: u32,
+    unsure: bool,
+}
+
+/// A probability (0 to 1) in whole percent, for a tooltip.
+fn percent(p: f32) -> u32 {
+    (p.clamp(0.0, 1.0) * 100.0).round() as u32
+}
+
+/// Below this OCR confidence a line's reading is marked unsure.
+const LOW_LINE_CONFIDENCE: f32 = 0.6;
+
+fn lines(c: &Contribution) -> Vec<LineView> {
+    c.lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LineView {
+            n: i + 1,
+            text: l.text.clone(),
+            percent: percent(l.confidence),
+            unsure: l.confidence < LOW_LINE_CONFIDENCE,
         })
         .collect()
 }
@@ -279,6 +309,8 @@ struct ItemPage {
     /// pages, each drawn; empty for a single page.
     letter_pages: Vec<u32>,
     has_crop: bool,
+    /// The crop's lines, each cut out above its reading (with a crop only).
+    lines: Vec<LineView>,
     /// What the reviewer edits: the reading, unmasked.
     text: String,
     /// What is published of it.
@@ -381,6 +413,7 @@ async fn item_page(
         page_picture: c.channel == Channel::Ballot && state.scan.is_some(),
         letter_pages,
         has_crop,
+        lines: if has_crop { lines(&c) } else { Vec::new() },
         text: c.raw_text.clone(),
         published: c.text.clone(),
         raw: spans(&c),

@@ -123,6 +123,7 @@ async fn seed(
             } else {
                 Vec::new()
             },
+            lines: Vec::new(),
             review_image: (channel == Channel::Ballot).then(|| bytes.clone()),
         })
         .await

@@ -73,6 +73,7 @@ async fn seed(store: &Store, channel: Channel, name: &str, raw: &str) -> SourceI
             late: false,
             redactions: redacted.redactions.clone(),
             segments: Vec::new(),
+            lines: Vec::new(),
             review_image: (channel == Channel::Ballot).then(|| bytes.clone()),
         })
         .await
@@ -136,6 +137,8 @@ async fn anonymous_requests_are_refused_everywhere_but_login_and_health() {
             format!("/revue/{id}"),
             format!("/revue/{id}/original"),
             format!("/revue/{id}/recadrage.png"),
+            format!("/revue/{id}/ligne/1"),
+            format!("/revue/{id}/page.png?p=2"),
             "/exploitation".into(),
             "/no-such-page".into(),
         ] {

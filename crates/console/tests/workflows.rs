@@ -15,7 +15,7 @@ use common::{
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use recueil_console::auth::hash_password;
 use recueil_console::{router, AppState, ConsoleConfig, ScanTools};
-use recueil_core::{Channel, Contribution, EngineInfo, QuestionSet, Source, Status};
+use recueil_core::{Channel, Contribution, EngineInfo, QuestionSet, Source, Status, TextLine};
 use recueil_pipeline::intake::Split;
 use recueil_queue::{Queue, QueueConfig};
 use recueil_store::{SourceState, Store};
@@ -710,6 +710,90 @@ async fn a_reviewer_sees_every_sheet_of_a_letter() {
     let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
     assert_eq!(png.status, StatusCode::OK);
     assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+}
+
+/// A handwritten form for review: the reviewer sees each line of the text
+/// crop cut out above the machine's reading of it, the unsure ones
+/// marked; the lines survive the store on both backends.
+#[tokio::test]
+async fn a_reviewer_reads_handwriting_line_by_line() {
+    for db in TestDb::both().await {
+        let c = console(db).await;
+        // A small crop (the form at 20 dpi, under 128 pixels wide): two
+        // lines in its top rows.
+        let page = recueil_scan::render_form(20.0, None).unwrap();
+        let width = page.width() as u8;
+        assert!(width < 128);
+        let crop = recueil_scan::png_bytes(&page).unwrap();
+        let bytes = b"scan".to_vec();
+        let mut source = common::source(Channel::Ballot, "manuscrit.png", &bytes);
+        source.media_type = "image/png".into();
+        c.store.ingest(&source, &bytes).await.unwrap();
+        c.store.begin_attempt(source.id, 1).await.unwrap();
+        let mut read = contribution(&source, Status::NeedsReview, "des bancs\nau square", "1");
+        read.review_image = Some(crop);
+        read.lines = vec![
+            TextLine {
+                top: 0,
+                height: 30,
+                text: "des bancs".into(),
+                confidence: 0.9,
+            },
+            TextLine {
+                top: 30,
+                height: 45,
+                text: "au square".into(),
+                confidence: 0.3,
+            },
+        ];
+        c.store.record_contribution(&read).await.unwrap();
+        let stored = c.store.contribution(source.id).await.unwrap().unwrap();
+        assert_eq!(stored.lines, read.lines, "kept as read");
+
+        let alice = login(&c.app, "alice").await;
+        let id = source.id;
+        let item = get(&c.app, &format!("/revue/{id}"), Some(&alice)).await;
+        assert!(
+            item.body.contains(&format!("/revue/{id}/ligne/1")),
+            "{}",
+            item.body
+        );
+        assert!(
+            item.body.contains(&format!("/revue/{id}/ligne/2")),
+            "{}",
+            item.body
+        );
+        assert!(
+            item.body.contains(r#"<li class="unsure">"#),
+            "the 30 % line is marked: {}",
+            item.body
+        );
+        let line = get(&c.app, &format!("/revue/{id}/ligne/2"), Some(&alice)).await;
+        assert_eq!(line.status, StatusCode::OK);
+        assert_eq!(line.headers[header::CONTENT_TYPE], "image/png");
+        // The body is read as text: the header chunk's size fields are
+        // ASCII-safe bytes here (both under 128).
+        let ihdr = line.body.find("IHDR").expect("a PNG header") + 4;
+        let size = &line.body.as_bytes()[ihdr..ihdr + 8];
+        assert_eq!(
+            size,
+            [0, 0, 0, width, 0, 0, 0, 45],
+            "the line's rows, whole width"
+        );
+        assert_eq!(
+            get(&c.app, &format!("/revue/{id}/ligne/3"), Some(&alice))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let sam = login(&c.app, "sam").await;
+        assert_eq!(
+            get(&c.app, &format!("/revue/{id}/ligne/1"), Some(&sam))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+    }
 }
 
 #[tokio::test]

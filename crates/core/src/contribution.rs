@@ -1,6 +1,6 @@
 //! What comes out: a normalized contribution, one per source.
 
-use crate::engine::Segment;
+use crate::engine::{Segment, TextLine};
 use crate::question::{Evidence, QuestionSet};
 use crate::source::{Channel, Source, SourceId, Urn};
 use chrono::{DateTime, Utc};
@@ -109,6 +109,11 @@ pub struct Contribution {
     /// `raw_text`: the segments' text is not masked.
     #[serde(default)]
     pub segments: Vec<Segment>,
+    /// The lines of a scan's text crop (`review_image`) with the OCR's
+    /// reading of each, so that a reviewer corrects line by line; empty for
+    /// a recording and when no crop was kept. Restricted like `raw_text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<TextLine>,
     /// An image for the reviewer (the free-text crop of a scan), stored
     /// beside the contribution; not part of the JSON form.
     #[serde(skip)]
@@ -139,6 +144,7 @@ impl Contribution {
             late,
             redactions: Vec::new(),
             segments: Vec::new(),
+            lines: Vec::new(),
             review_image: None,
         }
     }

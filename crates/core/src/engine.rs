@@ -107,6 +107,23 @@ pub struct BallotReading {
     /// The free-text area as a PNG, kept when the page needs review so the
     /// reviewer sees what the citizen wrote beside what was read.
     pub crop_png: Option<Vec<u8>>,
+    /// The lines of `crop_png` and the OCR's reading of each, in order,
+    /// kept with it: a reviewer corrects handwriting line by line, each
+    /// line's image above its best guess. Empty when no crop is kept.
+    pub lines: Vec<TextLine>,
+}
+
+/// One line of a scanned text: where it lies in the text crop (pixel rows)
+/// and what the OCR read there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TextLine {
+    /// First pixel row of the line in the crop.
+    pub top: u32,
+    /// Rows the line spans, its ascenders and descenders included.
+    pub height: u32,
+    pub text: String,
+    /// 0 to 1: the OCR's confidence in the line's words, by character.
+    pub confidence: f32,
 }
 
 /// Reads a scanned B1 page.

@@ -15,7 +15,7 @@ pub mod question;
 pub mod source;
 
 pub use contribution::{Contribution, EngineInfo, MaskKind, Masked, Status};
-pub use engine::{Segment, Word};
+pub use engine::{Segment, TextLine, Word};
 pub use error::{Failure, FailureKind};
 pub use job::{Job, WireError, JOB_SCHEMA_VERSION};
 pub use question::{Evidence, EvidenceKind, Question, QuestionSet};

@@ -10,7 +10,7 @@ use crate::render::png_bytes;
 use crate::ticks::{read_box, BoxReading, TickState};
 use image::{GrayImage, Luma};
 use recueil_core::engine::{BallotReader, BallotReading, Media, PageKind};
-use recueil_core::{EngineInfo, Failure, Question, QuestionSet, Urn};
+use recueil_core::{EngineInfo, Failure, Question, QuestionSet, TextLine, Urn};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -112,8 +112,60 @@ impl PageReading {
             confidence: self.confidence,
             needs_review: self.needs_review,
             crop_png: self.text_crop_png.clone(),
+            lines: if self.text_crop_png.is_some() {
+                text_lines(&self.words)
+            } else {
+                Vec::new()
+            },
         }
     }
+}
+
+/// The crop's lines from its words: each line's rows (its words' boxes
+/// joined, a little margin above and below for what the OCR's boxes cut)
+/// and its reading, in the OCR's order.
+pub fn text_lines(words: &[Word]) -> Vec<TextLine> {
+    const MARGIN: u32 = 4;
+    struct Line {
+        number: u32,
+        top: u32,
+        bottom: u32,
+        words: Vec<String>,
+        confidence: f32,
+        chars: usize,
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    for w in words {
+        let chars = w.text.chars().count();
+        if lines.last().is_none_or(|l| l.number != w.line) {
+            lines.push(Line {
+                number: w.line,
+                top: w.top,
+                bottom: w.top + w.height,
+                words: Vec::new(),
+                confidence: 0.0,
+                chars: 0,
+            });
+        }
+        let l = lines.last_mut().expect("pushed");
+        l.top = l.top.min(w.top);
+        l.bottom = l.bottom.max(w.top + w.height);
+        l.words.push(w.text.clone());
+        l.confidence += w.confidence * chars as f32;
+        l.chars += chars;
+    }
+    lines
+        .into_iter()
+        .map(|l| {
+            let top = l.top.saturating_sub(MARGIN);
+            TextLine {
+                top,
+                height: l.bottom + MARGIN - top,
+                text: l.words.join(" "),
+                confidence: l.confidence / l.chars.max(1) as f32,
+            }
+        })
+        .collect()
 }
 
 /// Options of the reader.

@@ -233,3 +233,38 @@ fn a_letter_of_several_sheets_is_read_as_one_text_in_order() {
     let layout = recueil_scan::file_layout(&batch, "lot.pdf").unwrap();
     assert_eq!((layout.pages, layout.one_letter), (3, false));
 }
+
+/// Issue #14's cheap review of handwriting: a cursive form that goes to a
+/// person carries its text crop and, for each line of it, the rows it
+/// lies on and the OCR's best guess, in the reading's order.
+#[test]
+fn a_handwritten_form_for_review_carries_its_lines() {
+    use recueil_core::engine::BallotReader;
+    let bytes = std::fs::read(fixtures().join("015-font-kristi-0.png")).unwrap();
+    let reading = recueil_scan::BallotScanner::default()
+        .read(recueil_core::engine::Media {
+            bytes: &bytes,
+            media_type: "image/png",
+            name: "kristi.png",
+            page: 0,
+        })
+        .unwrap();
+    assert!(reading.needs_review, "cursive goes to a person");
+    let crop = image::load_from_memory(reading.crop_png.as_deref().expect("crop kept")).unwrap();
+    // The form carries two lines of writing.
+    assert_eq!(reading.lines.len(), 2, "{:?}", reading.lines);
+    for pair in reading.lines.windows(2) {
+        assert!(pair[0].top < pair[1].top, "lines top to bottom: {pair:?}");
+    }
+    for line in &reading.lines {
+        assert!(line.height >= 10, "{line:?}");
+        assert!(
+            line.top < crop.height(),
+            "{line:?} in a crop of {}",
+            crop.height()
+        );
+        assert!((0.0..=1.0).contains(&line.confidence), "{line:?}");
+    }
+    let joined: Vec<&str> = reading.lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(joined.join("\n"), reading.text, "the lines are the reading");
+}

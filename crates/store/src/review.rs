@@ -291,6 +291,7 @@ mod tests {
             late: false,
             redactions: Vec::new(),
             segments: Vec::new(),
+            lines: Vec::new(),
             review_image: None,
         }
     }

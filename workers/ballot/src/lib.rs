@@ -71,6 +71,7 @@ impl Process for BallotWorker {
             PageKind::NotAForm | PageKind::Form => {}
         }
         contribution.review_image = reading.crop_png.clone();
+        contribution.lines = reading.lines.clone();
         let classification = self.classifier.classify(&reading.text, reading.ticked);
         let unsure = not_a_form
             || reading.needs_review
@@ -157,6 +158,7 @@ mod tests {
             confidence: 0.9,
             needs_review: true,
             crop_png: None,
+            lines: Vec::new(),
         }
     }
 

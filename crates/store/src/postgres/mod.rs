@@ -12,7 +12,7 @@ use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, Revie
 use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
 use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord, StoreError};
 use chrono::{DateTime, Utc};
-use recueil_core::engine::Segment;
+use recueil_core::engine::{Segment, TextLine};
 use recueil_core::{
     Channel, Contribution, EngineInfo, Evidence, Job, Masked, Question, QuestionSet, Source,
     SourceId, Urn,
@@ -96,6 +96,7 @@ struct ContributionRow {
     late: bool,
     redactions: Json<Vec<Masked>>,
     segments: Json<Vec<Segment>>,
+    lines: Json<Vec<TextLine>>,
 }
 
 impl TryFrom<ContributionRow> for Contribution {
@@ -125,6 +126,7 @@ impl TryFrom<ContributionRow> for Contribution {
             late: r.late,
             redactions: r.redactions.0,
             segments: r.segments.0,
+            lines: r.lines.0,
             // Loaded on demand: Store::review_image.
             review_image: None,
         })
@@ -434,9 +436,10 @@ impl PgStore {
         let inserted = sqlx::query!(
             "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
                  language, confidence, status, received_at, processed_at, urn, engine,
-                 engine_version, late, redactions, segments, review_image_sha256, updated_at)
+                 engine_version, late, redactions, segments, lines, review_image_sha256,
+                 updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, now())
+                     $17, $18, $19, now())
              ON CONFLICT (source_id) DO NOTHING",
             c.source_id.0,
             c.channel.as_str(),
@@ -455,6 +458,7 @@ impl PgStore {
             c.late,
             Json(&c.redactions) as _,
             Json(&c.segments) as _,
+            Json(&c.lines) as _,
             image_sha,
         )
         .execute(&mut *tx)
@@ -543,7 +547,8 @@ impl PgStore {
                     text, raw_text, language, confidence, status, received_at, processed_at,
                     urn, engine, engine_version, late,
                     redactions AS "redactions: Json<Vec<Masked>>",
-                    segments AS "segments: Json<Vec<Segment>>"
+                    segments AS "segments: Json<Vec<Segment>>",
+                    lines AS "lines: Json<Vec<TextLine>>"
              FROM contributions
              WHERE ($1::text IS NULL OR status = $1) AND ($2::timestamptz IS NULL OR received_at >= $2)
              ORDER BY received_at, source_id"#,
@@ -785,7 +790,8 @@ where
                 text, raw_text, language, confidence, status, received_at, processed_at,
                 urn, engine, engine_version, late,
                 redactions AS "redactions: Json<Vec<Masked>>",
-                segments AS "segments: Json<Vec<Segment>>"
+                segments AS "segments: Json<Vec<Segment>>",
+                    lines AS "lines: Json<Vec<TextLine>>"
          FROM contributions WHERE source_id = $1"#,
         id.0
     )

@@ -321,9 +321,10 @@ impl SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
                  language, confidence, status, received_at, processed_at, urn, engine,
-                 engine_version, late, redactions, segments, review_image_sha256, updated_at)
+                 engine_version, late, redactions, segments, lines, review_image_sha256,
+                 updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19)
+                     $17, $18, $19, $20)
              ON CONFLICT (source_id) DO NOTHING",
         )
         .bind(c.source_id.to_string())
@@ -343,6 +344,7 @@ impl SqliteStore {
         .bind(c.late)
         .bind(json(&c.redactions))
         .bind(json(&c.segments))
+        .bind(json(&c.lines))
         .bind(image_sha)
         .bind(&now)
         .execute(&mut *tx)
@@ -797,6 +799,7 @@ fn contribution(r: &SqliteRow) -> Result<Contribution> {
             .map_err(corrupt("contributions"))?,
         segments: serde_json::from_value(from_json("segments")?)
             .map_err(corrupt("contributions"))?,
+        lines: serde_json::from_value(from_json("lines")?).map_err(corrupt("contributions"))?,
         // Loaded on demand: Store::review_image.
         review_image: None,
     })
