@@ -477,3 +477,89 @@ async fn a_redelivery_racing_a_killed_workers_commit_finds_the_source_done() {
     let attempt = redelivery.await.unwrap().unwrap();
     assert!(matches!(attempt, Attempt::AlreadyDone), "{attempt:?}");
 }
+
+/// A source whose message the broker dead-lettered after workers died on
+/// it stays `processing`, and nothing would ever finish it: the operator's
+/// `recueil replay --stalled 2h` puts such sources back in the queue (the
+/// outbox), and only those unchanged for that long; a done or a fresh
+/// source is left alone, and the rescued one is done once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_left_processing_is_requeued_by_the_operator() {
+    for db in TestDb::both().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        let stalled = ingest(&store, "lost message").await;
+        let finished = ingest(&store, "finished message").await;
+        for id in [stalled, finished] {
+            assert!(matches!(
+                store.begin_attempt(id, 1).await.unwrap(),
+                Attempt::Proceed { .. }
+            ));
+        }
+        let record = store.source(finished).await.unwrap().unwrap();
+        let mut done = recueil_core::Contribution::new(
+            &record.source,
+            recueil_core::EngineInfo {
+                name: "test".into(),
+                version: "1".into(),
+            },
+            false,
+        );
+        done.status = Status::Published;
+        store.record_contribution(&done).await.unwrap();
+        let outbox = store
+            .claim_outbox(100, Duration::from_secs(60))
+            .await
+            .unwrap();
+        store
+            .complete_outbox(&outbox.iter().map(|e| e.id).collect::<Vec<_>>())
+            .await
+            .unwrap();
+
+        // Not yet stalled for an hour: nothing moves.
+        let none = store
+            .requeue_stalled(Duration::from_secs(3600), "olga")
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{}", db.url);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let rescued = store
+            .requeue_stalled(Duration::from_millis(10), "olga")
+            .await
+            .unwrap();
+        assert_eq!(rescued, [stalled], "{}", db.url);
+        let record = store.source(stalled).await.unwrap().unwrap();
+        assert_eq!(record.state, SourceState::Queued);
+        let history = store.events(stalled).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|e| e.2.starts_with("requeued by olga: processing since")),
+            "{history:?}"
+        );
+        let jobs = store
+            .claim_outbox(100, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 1, "one job for the rescued source: {}", db.url);
+        assert!(store
+            .requeue_stalled(Duration::from_millis(10), "olga")
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Its new delivery is served as any other, once.
+        assert!(matches!(
+            store.begin_attempt(stalled, 1).await.unwrap(),
+            Attempt::Proceed { .. }
+        ));
+        let record = store.source(stalled).await.unwrap().unwrap();
+        let mut read = recueil_core::Contribution::new(&record.source, done.engine.clone(), false);
+        read.status = Status::Published;
+        assert!(store.record_contribution(&read).await.unwrap());
+        assert_eq!(contributions(&store).await, 2, "{}", db.url);
+        assert_eq!(
+            store.source(stalled).await.unwrap().unwrap().state,
+            SourceState::Done
+        );
+    }
+}

@@ -55,6 +55,18 @@ fn replay_without_ids_nor_failed_is_an_argument_error() {
     let failed = recueil(&db, &["replay", "--failed"]);
     assert!(failed.status.success(), "{}", text(&failed));
     assert!(text(&failed).contains("0 of 0 sources requeued"));
+
+    // The stalled sources' rescue: a duration, checked like every other.
+    let stalled = recueil(&db, &["replay", "--stalled", "2h"]);
+    assert!(stalled.status.success(), "{}", text(&stalled));
+    assert!(
+        text(&stalled).contains("0 source(s) processing for more than 2h requeued"),
+        "{}",
+        text(&stalled)
+    );
+    let bad = recueil(&db, &["replay", "--stalled", "soon"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("expected e.g. 30s"), "{}", text(&bad));
 }
 
 /// Runs `args` with standard output a pipe whose reader goes away after

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(group(
     clap::ArgGroup::new("which")
-        .args(["ids", "failed"])
+        .args(["ids", "failed", "stalled"])
         .required(true)
         .multiple(false)
 ))]
@@ -20,6 +20,13 @@ pub struct ReplayArgs {
     /// Requeue every failed source.
     #[arg(long)]
     failed: bool,
+    /// Requeue every source still `processing` after this long (e.g. `2h`):
+    /// its message was lost, dead-lettered by the broker after workers died
+    /// on it. Longer than the longest job (RabbitMQ's consumer timeout,
+    /// deploy/rabbitmq.conf: 1 h), so that no source a worker is still on
+    /// is taken.
+    #[arg(long, value_name = "DURATION")]
+    stalled: Option<crate::config::Duration>,
 }
 
 #[derive(clap::Args)]
@@ -29,6 +36,21 @@ pub struct SourceArgs {
 
 pub async fn run(args: ReplayArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = super::store(settings).await?;
+    let actor = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    if let Some(crate::config::Duration(age)) = args.stalled {
+        let rescued = store
+            .requeue_stalled(age, &format!("{actor} (cli)"))
+            .await?;
+        for id in &rescued {
+            println!("requeued {id}");
+        }
+        println!(
+            "{} source(s) processing for more than {} requeued",
+            rescued.len(),
+            humantime::format_duration(age)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let ids = if args.failed {
         store
             .sources()
@@ -40,7 +62,6 @@ pub async fn run(args: ReplayArgs, settings: &Settings) -> anyhow::Result<ExitCo
     } else {
         args.ids
     };
-    let actor = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let n = store.replay(&ids, &format!("{actor} (cli)")).await?;
     println!(
         "{n} of {} sources requeued (only failed sources are)",

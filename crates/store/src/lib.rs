@@ -57,6 +57,7 @@ pub use review::{
     AuditEvent, EditedText, Filter, PurgeReport, Rejection, ReviewChange, ReviewError,
 };
 pub use state::SourceState;
+use state::Transition;
 pub use time::{format_ts, parse_ts};
 
 use chrono::{DateTime, Utc};
@@ -244,7 +245,29 @@ impl Store {
     /// an engine was fixed. Returns how many were requeued; sources that are
     /// not failed are left alone.
     pub async fn replay(&self, ids: &[SourceId], actor: &str) -> Result<u64> {
-        dispatch!(self, s => s.replay(ids, actor).await)
+        let note = format!("requeued by {actor}");
+        dispatch!(self, s => s.requeue(ids, Transition::Replay, None, &note).await)
+    }
+
+    /// Puts back in the queue every source still `processing` whose last
+    /// change is older than `stalled_for`, and returns them. Such a source
+    /// lost its message: the broker dead-letters a message after workers
+    /// died on it `x-delivery-limit` times, and nothing records a failure
+    /// then. `stalled_for` must exceed the longest job (RabbitMQ's consumer
+    /// timeout bounds it): a source a worker is still on is left alone, and
+    /// one requeued too early is still done once (the contribution is
+    /// unique per source), at the cost of a second reading.
+    pub async fn requeue_stalled(
+        &self,
+        stalled_for: Duration,
+        actor: &str,
+    ) -> Result<Vec<SourceId>> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(stalled_for).unwrap_or_default();
+        let note = format!(
+            "requeued by {actor}: processing since before {}, no worker finished it",
+            cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        dispatch!(self, s => s.requeue_stalled(cutoff, &note).await)
     }
 
     /// Claims up to `limit` outbox entries for `lease`: another relay skips

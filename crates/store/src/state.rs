@@ -81,6 +81,10 @@ pub(crate) enum Transition {
     Fail,
     /// An operator puts a failed source back in the queue.
     Replay,
+    /// An operator puts back a source left `processing` long after any
+    /// worker could still be on it: its message was lost (dead-lettered by
+    /// the broker after workers died on it), so nothing else ever will.
+    Rescue,
 }
 
 impl Transition {
@@ -95,6 +99,7 @@ impl Transition {
             Transition::Complete => &[Queued, Processing, Retrying, Failed],
             Transition::Retry | Transition::Fail => &[Queued, Processing, Retrying, Failed],
             Transition::Replay => &[Failed],
+            Transition::Rescue => &[Processing],
         }
     }
 
@@ -104,7 +109,7 @@ impl Transition {
             Transition::Complete => SourceState::Done,
             Transition::Retry => SourceState::Retrying,
             Transition::Fail => SourceState::Failed,
-            Transition::Replay => SourceState::Queued,
+            Transition::Replay | Transition::Rescue => SourceState::Queued,
         }
     }
 

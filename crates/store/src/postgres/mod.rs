@@ -229,34 +229,67 @@ impl PgStore {
         Ok(intakes)
     }
 
-    pub(crate) async fn replay(&self, ids: &[SourceId], actor: &str) -> Result<u64> {
-        let t = Transition::Replay;
+    /// Moves `ids` by `t` (a replay or a rescue) back to the queue through
+    /// the outbox, each only if it is in one of `t`'s starting states and,
+    /// with a `cutoff`, unchanged since before it.
+    pub(crate) async fn requeue(
+        &self,
+        ids: &[SourceId],
+        t: Transition,
+        cutoff: Option<DateTime<Utc>>,
+        note: &str,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
         for id in ids {
             let channel = sqlx::query_scalar!(
                 "UPDATE sources SET state = $2, last_error = NULL, updated_at = now()
-                 WHERE id = $1 AND state = ANY($3) RETURNING channel",
+                 WHERE id = $1 AND state = ANY($3)
+                   AND ($4::timestamptz IS NULL OR updated_at < $4)
+                 RETURNING channel",
                 id.0,
                 t.to().as_str(),
                 &t.starting_names(),
+                cutoff,
             )
             .fetch_optional(&mut *tx)
             .await?;
             let Some(channel) = channel else { continue };
             let channel: Channel = channel.parse().map_err(corrupt("sources"))?;
             insert_outbox(&mut tx, &Job::new(*id, channel)).await?;
-            insert_event(
-                &mut tx,
-                *id,
-                EventKind::Replayed,
-                &format!("requeued by {actor}"),
-            )
-            .await?;
+            insert_event(&mut tx, *id, EventKind::Replayed, note).await?;
             n += 1;
         }
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// Rescues the sources `processing` since before `cutoff` (see
+    /// [`crate::Store::requeue_stalled`]).
+    pub(crate) async fn requeue_stalled(
+        &self,
+        cutoff: DateTime<Utc>,
+        note: &str,
+    ) -> Result<Vec<SourceId>> {
+        let t = Transition::Rescue;
+        let stalled: Vec<SourceId> = sqlx::query_scalar!(
+            "SELECT id FROM sources WHERE state = ANY($1) AND updated_at < $2 ORDER BY created_at",
+            &t.starting_names(),
+            cutoff,
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(SourceId)
+        .collect();
+        let mut rescued = Vec::new();
+        for id in stalled {
+            // One by one: a source a worker finished meanwhile is skipped.
+            if self.requeue(&[id], t, Some(cutoff), note).await? == 1 {
+                rescued.push(id);
+            }
+        }
+        Ok(rescued)
     }
 
     pub(crate) async fn claim_outbox(

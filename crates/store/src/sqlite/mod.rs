@@ -120,37 +120,64 @@ impl SqliteStore {
         Ok(intakes)
     }
 
-    pub(crate) async fn replay(&self, ids: &[SourceId], actor: &str) -> Result<u64> {
-        let t = Transition::Replay;
+    /// Moves `ids` by `t` back to the queue (see the PostgreSQL store).
+    pub(crate) async fn requeue(
+        &self,
+        ids: &[SourceId],
+        t: Transition,
+        cutoff: Option<DateTime<Utc>>,
+        note: &str,
+    ) -> Result<u64> {
         let now = format_ts(Utc::now());
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
         for id in ids {
             let channel: Option<String> = sqlx::query_scalar(
                 "UPDATE sources SET state = $2, last_error = NULL, updated_at = $3
-                 WHERE id = $1 AND state IN (SELECT value FROM json_each($4)) RETURNING channel",
+                 WHERE id = $1 AND state IN (SELECT value FROM json_each($4))
+                   AND ($5 IS NULL OR updated_at < $5)
+                 RETURNING channel",
             )
             .bind(id.to_string())
             .bind(t.to().as_str())
             .bind(&now)
             .bind(states_json(t))
+            .bind(cutoff.map(format_ts))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(channel) = channel else { continue };
             let channel: Channel = channel.parse().map_err(corrupt("sources"))?;
             insert_outbox(&mut tx, &Job::new(*id, channel), &now).await?;
-            insert_event(
-                &mut tx,
-                *id,
-                &now,
-                EventKind::Replayed,
-                &format!("requeued by {actor}"),
-            )
-            .await?;
+            insert_event(&mut tx, *id, &now, EventKind::Replayed, note).await?;
             n += 1;
         }
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// Rescues the sources `processing` since before `cutoff`.
+    pub(crate) async fn requeue_stalled(
+        &self,
+        cutoff: DateTime<Utc>,
+        note: &str,
+    ) -> Result<Vec<SourceId>> {
+        let t = Transition::Rescue;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM sources WHERE state IN (SELECT value FROM json_each($1))
+               AND updated_at < $2 ORDER BY created_at",
+        )
+        .bind(states_json(t))
+        .bind(format_ts(cutoff))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rescued = Vec::new();
+        for id in ids {
+            let id = parse_id(id)?;
+            if self.requeue(&[id], t, Some(cutoff), note).await? == 1 {
+                rescued.push(id);
+            }
+        }
+        Ok(rescued)
     }
 
     pub(crate) async fn claim_outbox(
