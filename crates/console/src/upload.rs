@@ -90,6 +90,9 @@ pub struct FileResult {
     /// `accepted`, `duplicate` or `refused`.
     pub outcome: &'static str,
     pub pages: usize,
+    /// A letter of several sheets, one contribution: how many sheets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheets: Option<u32>,
     /// Why it was refused, in French, naming the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -101,13 +104,19 @@ impl FileResult {
             name: name.to_owned(),
             outcome: "refused",
             pages: 0,
+            sheets: None,
             reason: Some(reason),
         }
     }
 
     pub fn label(&self) -> String {
         match self.outcome {
-            "accepted" => format!("reçu, {} page(s) en traitement", self.pages),
+            "accepted" => match self.sheets {
+                Some(n) => {
+                    format!("reçu, une lettre de {n} feuilles (une contribution) en traitement")
+                }
+                None => format!("reçu, {} page(s) en traitement", self.pages),
+            },
             "duplicate" => format!("déjà reçu (même fichier), {} page(s)", self.pages),
             _ => format!("refusé : {}", self.reason.as_deref().unwrap_or("")),
         }
@@ -432,10 +441,16 @@ async fn store_file(
                 duplicate,
                 "scan uploaded"
             );
+            // One source for a file of several pages: a letter.
+            let sheets = match (intakes.len(), arrival.paginate, state.scan) {
+                (1, Some(_), Some(tools)) => (tools.pages)(&bytes, name).ok().filter(|n| *n > 1),
+                _ => None,
+            };
             Ok(FileResult {
                 name: name.to_owned(),
                 outcome: if duplicate { "duplicate" } else { "accepted" },
                 pages: intakes.len(),
+                sheets,
                 reason: None,
             })
         }

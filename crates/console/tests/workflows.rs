@@ -707,6 +707,19 @@ async fn a_reviewer_sees_every_sheet_of_a_letter() {
         );
     }
     assert!(item.body.contains("Lettre, page 2 sur 2"), "{}", item.body);
+
+    // Staff uploading it are told it is one letter, not one page.
+    let sam = login(&c.app, "sam").await;
+    let csrf = csrf_of(&c.app, &sam, "/depot").await;
+    let mut other = pdf.clone();
+    other.extend_from_slice(b"\n% another envelope\n");
+    let r = upload(&c.app, &sam, Some(&csrf), &[("lettre-2.pdf", other)], false).await;
+    assert!(
+        r.body
+            .contains("reçu, une lettre de 2 feuilles (une contribution)"),
+        "{}",
+        r.body
+    );
     let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
     assert_eq!(png.status, StatusCode::OK);
     assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
