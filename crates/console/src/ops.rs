@@ -30,10 +30,10 @@ use axum::extract::{Form, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
-use recueil_core::{Channel, Contribution, Question, SourceId, Status};
+use recueil_core::{Channel, Question, SourceId, Status};
 use recueil_pipeline::discard::{discard as discard_source, Discarded};
 use recueil_queue::Depth;
-use recueil_store::{Counts, Rejection, SourceState};
+use recueil_store::{ContributionFacts, Counts, Rejection, SourceState};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -130,7 +130,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank - 1]
 }
 
-fn per_day(all: &[Contribution]) -> (Chart, Vec<(String, u64, u64)>) {
+fn per_day(all: &[ContributionFacts]) -> (Chart, Vec<(String, u64, u64)>) {
     let today = local_day(Utc::now());
     let mut days: BTreeMap<chrono::NaiveDate, (u64, u64)> = BTreeMap::new();
     for i in 0..CHART_DAYS {
@@ -161,7 +161,7 @@ fn per_day(all: &[Contribution]) -> (Chart, Vec<(String, u64, u64)>) {
     (charts::stacked_columns(&columns), table)
 }
 
-fn per_question(all: &[Contribution]) -> (Chart, Vec<(String, u64)>) {
+fn per_question(all: &[ContributionFacts]) -> (Chart, Vec<(String, u64)>) {
     let published: Vec<_> = all
         .iter()
         .filter(|c| c.status == Status::Published)
@@ -182,7 +182,7 @@ fn per_question(all: &[Contribution]) -> (Chart, Vec<(String, u64)>) {
     (charts::rows(&items, "question", "publiées"), items)
 }
 
-fn per_urn(all: &[Contribution]) -> (Chart, Vec<(String, u64)>) {
+fn per_urn(all: &[ContributionFacts]) -> (Chart, Vec<(String, u64)>) {
     let mut by: BTreeMap<String, u64> = BTreeMap::new();
     for c in all.iter().filter(|c| c.channel == Channel::Ballot) {
         let urn = c
@@ -233,9 +233,9 @@ pub async fn page(
             .map(|d| d.consumers)
     };
 
-    let all = state.store.contributions().await?;
+    let all = state.store.contribution_facts().await?;
     let now = Utc::now();
-    let recent: Vec<&Contribution> = all
+    let recent: Vec<&ContributionFacts> = all
         .iter()
         .filter(|c| now - c.processed_at <= Duration::hours(24))
         .collect();
@@ -254,7 +254,7 @@ pub async fn page(
     let activity = Channel::ALL
         .into_iter()
         .map(|channel| {
-            let of: Vec<&Contribution> = all.iter().filter(|c| c.channel == channel).collect();
+            let of: Vec<&ContributionFacts> = all.iter().filter(|c| c.channel == channel).collect();
             let last = of.iter().max_by_key(|c| c.processed_at);
             ChannelActivity {
                 channel: channel_label(channel),

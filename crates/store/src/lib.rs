@@ -142,6 +142,19 @@ pub enum Attempt {
     UnknownSource,
 }
 
+/// A contribution's facts, without its words (see
+/// [`Store::contribution_facts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContributionFacts {
+    pub channel: Channel,
+    pub status: recueil_core::Status,
+    pub questions: recueil_core::QuestionSet,
+    pub urn: Option<recueil_core::Urn>,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: DateTime<Utc>,
+    pub engine: recueil_core::EngineInfo,
+}
+
 /// Counts for `recueil status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -356,6 +369,13 @@ impl Store {
     /// Contributions, oldest first.
     pub async fn contributions(&self) -> Result<Vec<Contribution>> {
         self.select(&Filter::default()).await
+    }
+
+    /// What every contribution is, without what it says (no text, no
+    /// evidence, masks, segments or lines), oldest first: the operator's
+    /// charts and counts, which must stay cheap over a whole consultation.
+    pub async fn contribution_facts(&self) -> Result<Vec<ContributionFacts>> {
+        dispatch!(self, s => s.contribution_facts().await)
     }
 
     /// Contributions matching `filter`, oldest first.

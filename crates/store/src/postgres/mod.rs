@@ -10,7 +10,10 @@ mod people;
 
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
 use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
-use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord, StoreError};
+use crate::{
+    corrupt, Attempt, ContributionFacts, Counts, Intake, OutboxEntry, Result, SourceRecord,
+    StoreError,
+};
 use chrono::{DateTime, Utc};
 use recueil_core::engine::{Segment, TextLine};
 use recueil_core::{
@@ -571,6 +574,36 @@ impl PgStore {
 
     pub(crate) async fn contribution(&self, id: SourceId) -> Result<Option<Contribution>> {
         fetch_contribution(&self.pool, id).await
+    }
+
+    pub(crate) async fn contribution_facts(&self) -> Result<Vec<ContributionFacts>> {
+        sqlx::query!(
+            "SELECT channel, status, questions, urn, received_at, processed_at, engine,
+                    engine_version
+             FROM contributions ORDER BY received_at, source_id"
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(ContributionFacts {
+                channel: r.channel.parse().map_err(corrupt("contributions"))?,
+                status: r.status.parse().map_err(corrupt("contributions"))?,
+                questions: question_set(&r.questions)?,
+                urn: r
+                    .urn
+                    .map(|u| u.parse::<Urn>())
+                    .transpose()
+                    .map_err(corrupt("contributions"))?,
+                received_at: r.received_at,
+                processed_at: r.processed_at,
+                engine: EngineInfo {
+                    name: r.engine,
+                    version: r.engine_version,
+                },
+            })
+        })
+        .collect()
     }
 
     pub(crate) async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {

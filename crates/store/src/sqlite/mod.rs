@@ -11,7 +11,9 @@ mod people;
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
 use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
 use crate::time::{format_ts, parse_ts};
-use crate::{corrupt, Attempt, Counts, Intake, OutboxEntry, Result, SourceRecord};
+use crate::{
+    corrupt, Attempt, ContributionFacts, Counts, Intake, OutboxEntry, Result, SourceRecord,
+};
 use chrono::{DateTime, Utc};
 use recueil_core::{Channel, Contribution, EngineInfo, Job, QuestionSet, Source, SourceId, Urn};
 use sqlx::migrate::Migrator;
@@ -462,6 +464,38 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| contribution(&r)).transpose()
+    }
+
+    pub(crate) async fn contribution_facts(&self) -> Result<Vec<ContributionFacts>> {
+        let rows = sqlx::query(
+            "SELECT channel, status, questions, urn, received_at, processed_at, engine,
+                    engine_version
+             FROM contributions ORDER BY received_at, source_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ContributionFacts {
+                    channel: parse_channel(r.try_get("channel")?)?,
+                    status: r
+                        .try_get::<String, _>("status")?
+                        .parse()
+                        .map_err(corrupt("contributions"))?,
+                    questions: QuestionSet::parse_list(&r.try_get::<String, _>("questions")?)
+                        .map_err(corrupt("contributions"))?,
+                    urn: parse_urn(r.try_get("urn")?, "contributions")?,
+                    received_at: parse_ts(&r.try_get::<String, _>("received_at")?)
+                        .map_err(corrupt("contributions"))?,
+                    processed_at: parse_ts(&r.try_get::<String, _>("processed_at")?)
+                        .map_err(corrupt("contributions"))?,
+                    engine: EngineInfo {
+                        name: r.try_get("engine")?,
+                        version: r.try_get("engine_version")?,
+                    },
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn select(&self, filter: &Filter) -> Result<Vec<Contribution>> {
