@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReadBallotArgs {
     /// A scanned page or batch: PNG, JPEG, TIFF (one form per page) or PDF.
+    /// A file with no form among its pages (20 at most) is read as one
+    /// letter, as intake and the workers take it.
     pub file: PathBuf,
     /// Print `{"pages":[...]}` as JSON.
     #[arg(long)]
@@ -169,9 +171,14 @@ pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {
         review_below: args.review_below,
         ..Default::default()
     });
-    let pages = scanner
-        .read_file(&bytes, &name)
+    let layout = recueil_scan::file_layout(&bytes, &name)
         .with_context(|| format!("cannot read the ballot {name}"))?;
+    let pages = if layout.one_letter {
+        scanner.read_whole(&bytes, &name).map(|letter| vec![letter])
+    } else {
+        scanner.read_file(&bytes, &name)
+    }
+    .with_context(|| format!("cannot read the ballot {name}"))?;
     if let Some(dir) = &args.crops {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let stem = args
@@ -197,9 +204,13 @@ pub fn run_read_ballot(args: &ReadBallotArgs) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(",")
             };
+            let what = if layout.one_letter {
+                format!("letter of {} sheets", layout.pages)
+            } else {
+                format!("page {}", p.page)
+            };
             println!(
-                "page {}: {}  ticked [{}]  ambiguous [{}]  urn {}  rotation {}°  confidence {:.2}{}",
-                p.page,
+                "{what}: {}  ticked [{}]  ambiguous [{}]  urn {}  rotation {}°  confidence {:.2}{}",
                 recueil_scan::kind_name(p.kind),
                 list(p.ticked),
                 list(p.ambiguous),
