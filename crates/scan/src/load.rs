@@ -121,9 +121,7 @@ impl ColourPage {
     pub fn grey(&self) -> std::borrow::Cow<'_, GrayImage> {
         match self {
             ColourPage::Grey(g) => std::borrow::Cow::Borrowed(g),
-            ColourPage::Colour(c) => {
-                std::borrow::Cow::Owned(DynamicImage::ImageRgb8(c.clone()).to_luma8())
-            }
+            ColourPage::Colour(c) => std::borrow::Cow::Owned(image::imageops::grayscale(c)),
         }
     }
 
@@ -197,7 +195,7 @@ pub fn ink_grey(rgb: &RgbImage) -> GrayImage {
     let axis = [0, 1, 2].map(|c| paper[c] - ink[c]);
     let length2: f64 = axis.iter().map(|a| a * a).sum();
     if n == 0 || length2 < 24.0 * 24.0 {
-        return DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
+        return image::imageops::grayscale(rgb);
     }
     let weights = axis.map(|a| a / length2 * 255.0);
     let offset: f64 = (0..3).map(|c| ink[c] * weights[c]).sum();
