@@ -53,6 +53,11 @@ pub struct GenerateEvalArgs {
     /// `fixtures/ballots`).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Generate this many photographed forms instead (phone photos of
+    /// filled forms on a table: perspective, rotation, shadows, 1-3 MP
+    /// JPEG), with their `truth.json`.
+    #[arg(long, value_name = "N")]
+    pub photos: Option<usize>,
 }
 
 /// `recueil eval ballots DIR [--real DIR] [--json] [--check]`
@@ -71,6 +76,12 @@ pub struct EvalBallotsArgs {
     /// flagged and no unreliable text escapes review.
     #[arg(long)]
     pub check: bool,
+    /// Also generate this many photographed forms (phone photos on a
+    /// table, `recueil forms generate-eval --photos`) in a temporary
+    /// folder and report them the same way. `--check` holds them to the
+    /// same rules.
+    #[arg(long, value_name = "N")]
+    pub photos: Option<usize>,
 }
 
 /// `recueil bench ballots DIR [--limit N]`
@@ -273,7 +284,10 @@ pub fn run_forms_print(args: &FormsPrintArgs) -> Result<()> {
 }
 
 pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
-    let s = eval::generate(&args.out)?;
+    let s = match args.photos {
+        Some(n) => eval::generate_photos(&args.out, n)?,
+        None => eval::generate(&args.out)?,
+    };
     eprintln!(
         "{}: {} files, {} pages, {} bytes",
         args.out.display(),
@@ -293,13 +307,35 @@ pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
 pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
     let report = eval::evaluate(&args.dir, args.real.as_deref())
         .with_context(|| format!("cannot evaluate {}", args.dir.display()))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    if !args.json {
         print!("{report}");
+    }
+    let photos = match args.photos {
+        Some(n) => {
+            let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
+            eval::generate_photos(dir.path(), n).context("cannot generate the photo set")?;
+            let photos = eval::evaluate(dir.path(), None)
+                .context("cannot evaluate the photographed forms")?;
+            if !args.json {
+                println!("\nphotographed forms ({n}, generated):");
+                print!("{photos}");
+            }
+            Some((photos, dir))
+        }
+        None => None,
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some((photos, _)) = &photos {
+            value["photos"] = serde_json::to_value(photos)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     }
     if args.check {
         check(&report, &args.dir)?;
+        if let Some((photos, dir)) = &photos {
+            check(photos, dir.path())?;
+        }
     }
     Ok(())
 }

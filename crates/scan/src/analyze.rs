@@ -20,6 +20,10 @@ const WORK_SIDE: u32 = 1000;
 /// Normalised grey below which a pixel is ink.
 pub(crate) const INK: u8 = 150;
 
+/// Normalised grey below which a printed outline is seen when scoring a
+/// registration: lighter than [`INK`], as thin lines lose contrast first.
+const OUTLINE: u8 = 200;
+
 /// Where the form lies in the scanned image.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Registration {
@@ -66,6 +70,22 @@ impl Blob {
     fn fill(&self) -> f32 {
         self.area as f32 / (self.w() * self.h()) as f32
     }
+    /// Fill of the quadrilateral through the extreme points: near 1 for
+    /// a solid square at any angle under 45° (the bounding box's fill
+    /// falls to 0.6 for a square turned 20°, as on a photographed page).
+    fn quad_fill(&self) -> f32 {
+        let q = [self.tl, self.tr, self.br, self.bl].map(|(x, y)| (x as f32, y as f32));
+        let twice: f32 = (0..4)
+            .map(|i| {
+                let (a, b) = (q[i], q[(i + 1) % 4]);
+                a.0 * b.1 - b.0 * a.1
+            })
+            .sum();
+        // Extreme pixels are pixel centres: the shape reaches half a pixel
+        // further on each side.
+        let quad = twice.abs() / 2.0 + 2.0 * (dist(q[0], q[1]) + dist(q[1], q[2])) / 2.0;
+        (self.area as f32 / quad.max(1.0)).min(1.0)
+    }
     fn center(&self) -> (f32, f32) {
         (
             (self.x0 + self.x1) as f32 / 2.0,
@@ -109,6 +129,23 @@ pub(crate) fn flatten(img: &GrayImage, feature_px: f32) -> GrayImage {
         o[0] = ((p[0] as u32 * 255) / b).min(255) as u8;
     }
     out
+}
+
+/// The grey below which a fraction `q` of the image lies.
+pub(crate) fn percentile(img: &GrayImage, q: f32) -> u8 {
+    let mut histogram = [0u64; 256];
+    for p in img.pixels() {
+        histogram[p[0] as usize] += 1;
+    }
+    let target = (img.len() as f32 * q) as u64;
+    let mut seen = 0;
+    for (v, n) in histogram.iter().enumerate() {
+        seen += n;
+        if seen > target {
+            return v as u8;
+        }
+    }
+    255
 }
 
 /// The analysis image: reduced, normalised.
@@ -206,7 +243,7 @@ pub(crate) fn analyse(page: &GrayImage) -> Layout {
         return Layout::Blank;
     }
     let mut candidates = Vec::new();
-    if let Some(quad) = find_marks(&blobs, w, h) {
+    for quad in find_marks(&blobs, w, h) {
         let centre = MARK_SIZE / 2.0;
         let mm_pts = MARKS.map(|(x, y)| (x + centre, y + centre));
         candidates.push((quad, mm_pts, true));
@@ -261,9 +298,13 @@ pub(crate) fn analyse(page: &GrayImage) -> Layout {
     }
 }
 
-/// The four corner marks: solid squares of similar size, each the closest
-/// such square to one image corner, forming a rectangle of the marks' aspect.
-fn find_marks(blobs: &[Blob], w: u32, h: u32) -> Option<[(f32, f32); 4]> {
+/// The four corner marks: solid squares of similar size near the image's
+/// corners, forming a rectangle of the marks' aspect. Each image corner
+/// keeps its three nearest squares, and every combination that makes such
+/// a rectangle is a candidate: on a photo, a filled tick box or a dark
+/// object on the table may be nearer a corner than the mark, and the
+/// template score, not the distance, tells the form's marks apart.
+fn find_marks(blobs: &[Blob], w: u32, h: u32) -> Vec<[(f32, f32); 4]> {
     let short = w.min(h) as f32;
     let squares: Vec<&Blob> = blobs
         .iter()
@@ -271,15 +312,16 @@ fn find_marks(blobs: &[Blob], w: u32, h: u32) -> Option<[(f32, f32); 4]> {
             let (bw, bh) = (b.w() as f32, b.h() as f32);
             let aspect = bw / bh;
             // A 6 mm mark on a 148 mm wide page is 4 % of the short side;
-            // allow for scans with wide margins and for slight zoom.
-            bw >= short * 0.02
+            // allow for scans with wide margins, for slight zoom and for a
+            // photo where the page fills half the frame.
+            bw >= short * 0.015
                 && bw <= short * 0.08
                 && (0.7..1.43).contains(&aspect)
-                && b.fill() > 0.7
+                && b.quad_fill() > 0.7
         })
         .collect();
     if squares.len() < 4 {
-        return None;
+        return Vec::new();
     }
     let corners = [
         (0.0, 0.0),
@@ -287,19 +329,40 @@ fn find_marks(blobs: &[Blob], w: u32, h: u32) -> Option<[(f32, f32); 4]> {
         (w as f32, h as f32),
         (0.0, h as f32),
     ];
-    let pick: Vec<(f32, f32)> = corners
+    let nearest: Vec<Vec<&Blob>> = corners
         .iter()
         .map(|c| {
-            squares
-                .iter()
-                .map(|b| b.center())
-                .min_by(|a, b| dist(*a, *c).total_cmp(&dist(*b, *c)))
-                .unwrap_or((0.0, 0.0))
+            let mut by_distance = squares.clone();
+            by_distance.sort_by(|a, b| dist(a.center(), *c).total_cmp(&dist(b.center(), *c)));
+            by_distance.truncate(3);
+            by_distance
         })
         .collect();
-    let quad = [pick[0], pick[1], pick[2], pick[3]];
-    let rect_ok = is_rectangle(&quad, (MARKS[1].0 - MARKS[0].0) / (MARKS[3].1 - MARKS[0].1));
-    rect_ok.then_some(quad)
+    let aspect = (MARKS[1].0 - MARKS[0].0) / (MARKS[3].1 - MARKS[0].1);
+    let mut quads = Vec::new();
+    for a in &nearest[0] {
+        for b in &nearest[1] {
+            for c in &nearest[2] {
+                for d in &nearest[3] {
+                    let set = [*a, *b, *c, *d];
+                    let areas = set.map(|s| s.area);
+                    let (lo, hi) = (
+                        areas.iter().min().copied().unwrap_or(0),
+                        areas.iter().max().copied().unwrap_or(0),
+                    );
+                    // The same size, give or take perspective and blur.
+                    if hi > lo * 2 + 4 {
+                        continue;
+                    }
+                    let quad = set.map(|s| s.center());
+                    if is_rectangle(&quad, aspect) {
+                        quads.push(quad);
+                    }
+                }
+            }
+        }
+    }
+    quads
 }
 
 /// The free-text frame: the largest hollow component, whose extreme points
@@ -332,12 +395,14 @@ fn is_rectangle(q: &[(f32, f32); 4], aspect: f32) -> bool {
     if top < 10.0 || left < 10.0 {
         return false;
     }
-    // Phone photos add perspective: allow 12 % between opposite sides.
+    // Phone photos add perspective: a phone tilted by 15° shortens the far
+    // edge by about as much; allow 20 % between opposite sides. The
+    // template score decides whether the form is really there.
     let close = |a: f32, b: f32, tol: f32| (a - b).abs() <= tol * a.max(b);
     let ratio = (top + bottom) / (left + right);
-    close(top, bottom, 0.12)
-        && close(left, right, 0.12)
-        && close(d1, d2, 0.12)
+    close(top, bottom, 0.2)
+        && close(left, right, 0.2)
+        && close(d1, d2, 0.2)
         && (close(ratio, aspect, 0.12) || close(ratio, 1.0 / aspect, 0.12))
 }
 
@@ -352,7 +417,9 @@ fn aspect_matches(img: &[(f32, f32); 4], mm: &[(f32, f32); 4]) -> bool {
 
 /// Fraction of sample points on the tick-box and frame outlines that are
 /// ink under a registration hypothesis. The outlines are thin, so each
-/// sample takes the darkest pixel within ±0.5 mm.
+/// sample takes the darkest pixel within ±0.5 mm, and counts it as ink at
+/// [`OUTLINE`]: a 0.4 mm line on a blurred 100 dpi photo, reduced to the
+/// analysis image, keeps only part of its darkness.
 fn template_score(work: &Work, mm_to_px: &Projection) -> f32 {
     let mut hits = 0u32;
     let mut total = 0u32;
@@ -375,7 +442,7 @@ fn template_score(work: &Work, mm_to_px: &Projection) -> f32 {
                 }
             }
         }
-        if darkest < INK {
+        if darkest < OUTLINE {
             hits += 1;
         }
     };
@@ -436,4 +503,48 @@ pub(crate) fn rectify(
         &mut out,
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imageproc::drawing::draw_polygon_mut;
+    use imageproc::point::Point;
+
+    /// A corner mark turned 20° on a photographed page fills 61 % of its
+    /// bounding box, under the 0.7 a square must fill; the quadrilateral
+    /// through its extreme points it fills almost whole.
+    #[test]
+    fn a_turned_square_still_fills_its_quadrilateral() {
+        let mut img = GrayImage::from_pixel(100, 100, Luma([255]));
+        let (s, c) = 20f32.to_radians().sin_cos();
+        let corners = [
+            (-15.0f32, -15.0f32),
+            (15.0, -15.0),
+            (15.0, 15.0),
+            (-15.0, 15.0),
+        ]
+        .map(|(x, y)| Point::new((50.0 + x * c - y * s) as i32, (50.0 + x * s + y * c) as i32));
+        draw_polygon_mut(&mut img, &corners, Luma([0]));
+        let square = blobs(&img)
+            .into_iter()
+            .max_by_key(|b| b.area)
+            .expect("the square");
+        assert!(square.fill() < 0.7, "bounding-box fill {}", square.fill());
+        assert!(
+            square.quad_fill() > 0.85,
+            "quad fill {}",
+            square.quad_fill()
+        );
+    }
+
+    #[test]
+    fn percentiles_count_from_the_dark_end() {
+        let mut img = GrayImage::from_pixel(100, 10, Luma([250]));
+        for x in 0..20 {
+            img.put_pixel(x, 0, Luma([30]));
+        }
+        assert_eq!(percentile(&img, 0.01), 30);
+        assert_eq!(percentile(&img, 0.05), 250);
+    }
 }

@@ -7,7 +7,7 @@ use crate::load;
 use crate::marks::{read_marks, MARKS_AREA};
 use crate::ocr::{self, Word};
 use crate::render::png_bytes;
-use crate::ticks::{read_box, BoxReading, TickState};
+use crate::ticks::{ink_level, printed_level, read_box, BoxReading, TickState};
 use image::{GrayImage, Luma};
 use recueil_core::engine::{BallotReader, BallotReading, Media, PageKind};
 use recueil_core::{EngineInfo, Failure, Question, QuestionSet, TextLine, Urn};
@@ -328,7 +328,22 @@ impl BallotScanner {
             out.confidence = 1.0;
         } else {
             let trimmed = trim_to_ink(&crop);
-            let ocr = ocr::recognise(&trimmed, OCR_DPI, tesseract::PageSegMode::PsmSingleBlock)?;
+            let mut ocr =
+                ocr::recognise(&trimmed, OCR_DPI, tesseract::PageSegMode::PsmSingleBlock)?;
+            if ocr.text.trim().is_empty() {
+                // Seen on a clean, widely spaced photo crop: the single-block
+                // layout finds no line at all where the automatic one reads
+                // the page. Ink is there, so a second layout is worth its
+                // cost: the reviewer corrects a reading instead of typing
+                // it. The confidence rule was measured on single-block
+                // readings only, so such a reading always goes to review.
+                tracing::debug!("single block read nothing; automatic layout");
+                ocr = ocr::recognise(&trimmed, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
+                if !ocr.text.trim().is_empty() {
+                    out.review_reasons
+                        .push("text read only by the automatic layout".into());
+                }
+            }
             out.confidence = ocr::page_confidence(&ocr);
             tracing::debug!(
                 engine = ocr.engine_confidence,
@@ -433,6 +448,13 @@ impl BallotScanner {
     }
 }
 
+/// The lightest grey (normalised, before the stretch) a written frame's
+/// darkest 1 % reaches (see `text_crop`).
+const FAINTEST_WRITING: u8 = 225;
+/// Writing whose darkest 0.1 % is lighter than this is faint (a blurred
+/// photo: 140-175); a scan's reaches 30-80.
+const FAINT_INK: u8 = 100;
+
 /// What the form's QR code area holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum QrCode {
@@ -483,6 +505,20 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> QrCode {
             }
         }
     }
+    // A blurred photo of 100 dpi leaves modules of 3 px whose edges run
+    // into each other: sharpened (unsharp mask at the module's scale) and
+    // binarised locally, the grid comes back. Tried last, so that scans
+    // never pay for it.
+    for ppm in [10.0f32, 7.0] {
+        let crop = flatten(&analyze::rectify(img, reg, area, ppm), 12.0 * ppm);
+        let sharp = imageproc::filter::sharpen_gaussian(&crop, 0.4 * ppm, 2.0);
+        let local = imageproc::contrast::adaptive_threshold(&sharp, (1.2 * ppm) as u32, 0);
+        for candidate in [&sharp, &local] {
+            if let Some(urn) = decode_qr(candidate) {
+                return QrCode::Read(urn);
+            }
+        }
+    }
     tracing::debug!("QR area inked but no code decoded");
     QrCode::Unreadable
 }
@@ -511,17 +547,16 @@ fn decode_qr(crop: &GrayImage) -> Option<Urn> {
     None
 }
 
-/// The free-text frame, upright at 300 dpi, normalised, without its
-/// outline and with the light ruled lines removed.
 /// The three tick boxes of a registered form, in question order.
 /// An empty box with a circled number or a tick beside it reads as ticked,
 /// with its mark named.
 pub(crate) fn read_ticks(img: &GrayImage, reg: &Registration) -> Vec<BoxReading> {
     let strip_area = (84.0, 50.0, 136.0, 69.0);
     let strip = flatten(&analyze::rectify(img, reg, strip_area, PPM), 100.0);
+    let ink_below = ink_level(printed_level(&strip));
     let mut boxes: Vec<BoxReading> = BOXES
         .iter()
-        .map(|b| read_box(&strip, PPM, (strip_area.0, strip_area.1), *b))
+        .map(|b| read_box(&strip, PPM, (strip_area.0, strip_area.1), *b, ink_below))
         .collect();
     let empty = [0, 1, 2].map(|i| boxes[i].state == TickState::Empty);
     if empty.contains(&true) {
@@ -536,16 +571,35 @@ pub(crate) fn read_ticks(img: &GrayImage, reg: &Registration) -> Vec<BoxReading>
     boxes
 }
 
+/// The free-text frame, upright at 300 dpi, normalised, without its
+/// outline and with the light ruled lines removed.
 fn text_crop(img: &GrayImage, reg: &Registration) -> GrayImage {
     let (x0, y0, x1, y1) = FRAME;
     let inset = 0.9;
     let area = (x0 + inset, y0 + inset, x1 - inset, y1 - inset);
     let mut crop = flatten(&analyze::rectify(img, reg, area, PPM), 120.0);
     remove_rules(&mut crop, area.1);
-    // Stretch: paper to white, ink to black.
+    // Stretch: paper to white, ink to black. On a scan the ink reaches
+    // black, and 40..200 becomes 0..255. On a blurred photo of 100 dpi pen
+    // strokes stay mid-grey, their darkest 0.1 % near 140-175: the stretch
+    // then starts at the writing's own darkness, or it would come out
+    // white, the frame read as empty and the text lost. Writing is told
+    // from an empty frame by its darkest 1 %, under `FAINTEST_WRITING`
+    // (160-190 on the photographed set's written frames, 240-255 on empty
+    // ones, scanned or photographed, where rule remnants of a clean print
+    // stay under 1 %). Scans, whose ink reaches under `FAINT_INK`, keep
+    // the stretch the scanned set's figures were measured with.
+    let darkest = analyze::percentile(&crop, 0.001);
+    let written = analyze::percentile(&crop, 0.01) < FAINTEST_WRITING;
+    let lo = if written && darkest >= FAINT_INK {
+        darkest as f32
+    } else {
+        40.0
+    };
+    let hi = lo + (255.0 - lo) * 0.75;
     for p in crop.pixels_mut() {
         let v = p[0] as f32;
-        p[0] = (((v - 40.0) * 255.0 / (200.0 - 40.0)).clamp(0.0, 255.0)) as u8;
+        p[0] = (((v - lo) * 255.0 / (hi - lo)).clamp(0.0, 255.0)) as u8;
     }
     crop
 }

@@ -56,6 +56,8 @@ pub struct PageResult {
     pub needs_review: bool,
     pub error: Option<String>,
     pub ms: u64,
+    /// The truth's description of the page's conditions.
+    pub conditions: String,
 }
 
 impl PageResult {
@@ -266,6 +268,7 @@ fn evaluate_page(scanner: &BallotScanner, dir: &Path, t: &TruthPage) -> PageResu
         needs_review: false,
         error: None,
         ms: 0,
+        conditions: t.conditions.clone(),
     };
     let read = std::fs::read(dir.join(&t.file))
         .map_err(|e| ScanError::Io(format!("{}: {e}", t.file)))
@@ -392,6 +395,7 @@ mod tests {
             needs_review: false,
             error: None,
             ms: 0,
+            conditions: String::new(),
         }
     }
 

@@ -20,7 +20,9 @@ mod report;
 pub mod truth;
 
 pub use bench::{bench, BenchReport};
-pub use generate::{generate, FormWriter, GenerateSummary, WrittenForm, CLEAR_FONTS};
+pub use generate::{
+    generate, generate_photos, FormWriter, GenerateSummary, WrittenForm, CLEAR_FONTS,
+};
 pub use measure::{
     evaluate, evaluate_real, BoxResult, EvalReport, FontFigures, PageResult, RealCollection,
     RealResult,

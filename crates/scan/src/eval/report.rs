@@ -63,6 +63,27 @@ impl std::fmt::Display for EvalReport {
                 self.unreliable_published
             )?;
         }
+        for d in self.details.iter().filter(|d| d.misread() || !d.urn_ok) {
+            let read: Vec<String> = d
+                .boxes
+                .iter()
+                .map(|b| match b.read {
+                    Some(r) if r == b.truth => format!("{r:?}"),
+                    Some(r) => format!("{r:?} (truth {:?})", b.truth),
+                    None => format!("unread (truth {:?})", b.truth),
+                })
+                .collect();
+            let kind = d.kind.map_or("unread", crate::reader::kind_name);
+            writeln!(
+                f,
+                "  misread {} p{}: {kind}, boxes [{}], urn {}; {}",
+                d.file,
+                d.page,
+                read.join(", "),
+                if d.urn_ok { "right" } else { "wrong" },
+                d.conditions
+            )?;
+        }
         for r in &self.real {
             let cli = r
                 .cli_cer
