@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! bytes -> page (PNG, JPEG, TIFF page, PDF page image; bounded decoding)
-//!       -> blank? -> registration (corner marks, else the text frame;
+//!       -> blank? -> registration (corner marks, else the text frame; a
+//!          projection, so a phone photo's perspective is undone;
 //!          orientation by quarter turns) -> not a form? never guessed
 //!       -> tick boxes (interior ink) -> QR urn -> frame crop, rules removed
 //!       -> tesseract (one per thread) -> confidence -> needs_review

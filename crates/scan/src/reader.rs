@@ -362,6 +362,10 @@ impl BallotScanner {
                     "text confidence {:.2} below {:.2}",
                     out.confidence, self.options.review_below
                 ));
+            } else if let Some(dpi) = page_dpi(&reg).filter(|d| *d < MIN_TEXT_DPI) {
+                out.review_reasons.push(format!(
+                    "the page is photographed at {dpi:.0} dpi: too small to publish its text unchecked"
+                ));
             }
             if !out.review_reasons.is_empty() || self.options.always_keep_crop {
                 out.text_crop_png = Some(png_bytes(&trimmed)?);
@@ -446,6 +450,26 @@ impl BallotScanner {
             confidence,
         })
     }
+}
+
+/// Under this resolution a form's text is not published without a person,
+/// whatever the OCR's confidence. On the photographed set (`recueil eval
+/// ballots --photos 120`), text read at about 75 dpi had a mean character
+/// error rate of 7-18 % per font, some of it at high confidence (a shadow's
+/// edge read as a line of text); from 100 dpi up, 0-5 %. Scans are at 150
+/// dpi or more.
+const MIN_TEXT_DPI: f32 = 90.0;
+
+/// The page's resolution under a registration: the lesser of its scales
+/// along the form's width and height, in dots per inch; `None` when the
+/// projection is degenerate.
+fn page_dpi(reg: &Registration) -> Option<f32> {
+    use analyze::MapPoint;
+    let p = |x, y| reg.mm_to_px.map_projective_pub(x, y);
+    let (o, across, down) = (p(0.0, 0.0), p(PAGE_W, 0.0), p(0.0, PAGE_H));
+    let length = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+    let ppm = (length(o, across) / PAGE_W).min(length(o, down) / PAGE_H);
+    ppm.is_finite().then_some(ppm * 25.4)
 }
 
 /// The lightest grey (normalised, before the stretch) a written frame's

@@ -2,7 +2,8 @@
 //!
 //! - [`truth`]: the ground truth format (`truth.json`);
 //! - [`generate`](mod@generate): the generator of filled, "scanned" B1 forms
-//!   with their ground truth (`recueil forms generate-eval`);
+//!   with their ground truth (`recueil forms generate-eval`), and of phone
+//!   photos of them ([`generate_photos`], `--photos N`);
 //! - [`measure`]: the reader on the set and on real third-party scans,
 //!   compared with the truth (`recueil eval ballots`);
 //! - [`bench`](mod@bench): throughput beside the tesseract command line

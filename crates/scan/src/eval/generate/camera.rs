@@ -8,10 +8,10 @@
 //! light, defocus, sensor noise, and a colour JPEG of 1 to 3 megapixels.
 
 use super::rng::Rng;
+use crate::analyze::projection_through;
 use crate::error::ScanError;
 use crate::layout::{PAGE_H, PAGE_W};
 use image::{imageops, DynamicImage, GrayImage, Rgb, RgbImage};
-use imageproc::geometric_transformations::Projection;
 use std::io::Cursor;
 
 /// The conditions of one photo, drawn at random by [`Photo::random`].
@@ -134,7 +134,7 @@ pub(super) fn photograph(page: &GrayImage, p: &Photo, rng: &mut Rng) -> RgbImage
     let placed = turned.map(|(x, y)| (cx + x * fit, cy + y * fit));
     let src = [(0.0, 0.0), (sw, 0.0), (sw, sh), (0.0, sh)];
     let page_to_frame =
-        Projection::from_control_points(src, placed).expect("a page's corners are never collinear");
+        projection_through(src, placed).expect("a page's corners are never collinear");
     let frame_to_page = page_to_frame.invert();
 
     // The light: a falloff from a random bright corner, and a shadow whose
