@@ -34,7 +34,7 @@ pub struct BoxReading {
     /// Ink fraction of the 1.4 mm ring just outside the outline.
     pub outside: f32,
     /// For an empty box, a mark beside it that stands for a tick: then
-    /// `state` is `Ticked` and the page goes to review (see [`crate::marks`]).
+    /// `state` is `Ticked` and the page goes to review (see `marks`).
     pub mark: Option<Mark>,
 }
 
