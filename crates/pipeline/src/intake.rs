@@ -149,10 +149,20 @@ pub async fn ingest_bytes(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let split = match arrival.paginate {
-        Some(split) => split(bytes, &name).map_err(|reason| IntakeError::Unreadable {
-            path: path.to_owned(),
-            reason,
-        })?,
+        Some(split) => {
+            // Deciding the split may decode every page (a letter of 20
+            // sheets: seconds of CPU): off the async threads, which serve
+            // the console's other requests meanwhile. The copy costs less
+            // than the decoding.
+            let (owned, file) = (bytes.to_vec(), name.clone());
+            tokio::task::spawn_blocking(move || split(&owned, &file))
+                .await
+                .unwrap_or_else(|e| Err(format!("the page analysis stopped: {e}")))
+                .map_err(|reason| IntakeError::Unreadable {
+                    path: path.to_owned(),
+                    reason,
+                })?
+        }
         None => Split::Whole,
     };
     let pages = match split {
