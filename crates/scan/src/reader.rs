@@ -324,8 +324,22 @@ impl BallotScanner {
         let ink = crop.pixels().filter(|p| p[0] < INK).count() as f32
             / (crop.width() * crop.height()).max(1) as f32;
         if ink < 0.0008 {
-            // Nothing written: nothing misread either.
-            out.confidence = 1.0;
+            if thin_line_level(img, &reg) >= FAINT_INK
+                && analyze::percentile(&crop, 0.0002) < FAINT_MARKS
+            {
+                // A faint photo whose frame holds grey marks too few to
+                // count as writing (a word or two, blurred): "nothing
+                // written" would be a guess that can lose a text.
+                out.review_reasons.push(
+                    "faint marks in the answer frame of a faint photo: is something written?"
+                        .into(),
+                );
+                out.confidence = 0.0;
+                out.text_crop_png = Some(png_bytes(&crop)?);
+            } else {
+                // Nothing written: nothing misread either.
+                out.confidence = 1.0;
+            }
         } else {
             let trimmed = trim_to_ink(&crop);
             let mut ocr =
@@ -476,8 +490,15 @@ fn page_dpi(reg: &Registration) -> Option<f32> {
 /// darkest 1 % reaches (see `text_crop`).
 const FAINTEST_WRITING: u8 = 225;
 /// Writing whose darkest 0.1 % is lighter than this is faint (a blurred
-/// photo: 140-175); a scan's reaches 30-80.
+/// photo: 140-175); a scan's reaches 30-80. The same bound tells a faint
+/// page by its thin printed lines ([`thin_line_level`]: scans 0-56, the
+/// photographed set 60-166).
 const FAINT_INK: u8 = 100;
+/// Grey (after the text crop's stretch) under which the darkest 0.02 % of
+/// an answer frame judged empty (about 2 mm²: a short word is 10) is still
+/// a mark: an empty frame's paper stretches to white on scans and photos
+/// alike.
+const FAINT_MARKS: u8 = 230;
 
 /// What the form's QR code area holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -593,6 +614,34 @@ pub(crate) fn read_ticks(img: &GrayImage, reg: &Registration) -> Vec<BoxReading>
         }
     }
     boxes
+}
+
+/// How dark a thin printed line comes out on this page: the answer
+/// frame's 0.3 mm top outline, normalised as the text crop is (paper
+/// white), the darkest pixel of each column within ±0.7 mm of where the
+/// registration puts the line, the median over the columns. A scan prints
+/// it near black; a blurred photo of 100 dpi mid-grey, and a pen stroke of
+/// the same page no darker.
+fn thin_line_level(img: &GrayImage, reg: &Registration) -> u8 {
+    let (x0, y0, x1, _) = FRAME;
+    let top = y0 - 4.0;
+    let band = flatten(
+        &analyze::rectify(img, reg, (x0 + 6.0, top, x1 - 6.0, y0 + 4.0), PPM),
+        120.0,
+    );
+    let line = ((y0 + FRAME_LINE / 2.0 - top) * PPM).round() as i32;
+    let reach = (0.7 * PPM).round() as i32;
+    let rows = (line - reach).max(0) as u32..((line + reach) as u32).min(band.height());
+    let mut darkest: Vec<u8> = (0..band.width())
+        .map(|x| {
+            rows.clone()
+                .map(|y| band.get_pixel(x, y)[0])
+                .min()
+                .unwrap_or(255)
+        })
+        .collect();
+    darkest.sort_unstable();
+    darkest.get(darkest.len() / 2).copied().unwrap_or(255)
 }
 
 /// The free-text frame, upright at 300 dpi, normalised, without its

@@ -258,3 +258,58 @@ fn a_circled_number_or_a_tick_beside_the_box_is_a_tick_to_confirm() {
         assert!(!r.needs_review, "{:?}", r.review_reasons);
     }
 }
+
+/// A faint phone photo (90 dpi, blurred, washed-out light) of a form with
+/// a short word in its frame: the word is read, or the page goes to a
+/// person; it is never published as "nothing written". The same photo of
+/// an empty form is not sent to review for it.
+#[test]
+fn a_short_word_on_a_faint_photo_is_never_read_as_an_empty_frame() {
+    let faint = |img: &image::GrayImage| {
+        let small = image::DynamicImage::ImageLuma8(img.clone())
+            .resize_exact(524, 744, image::imageops::FilterType::Triangle)
+            .blur(1.0)
+            .into_luma8();
+        let mut out = small;
+        for p in out.pixels_mut() {
+            p[0] = 255 - ((255 - p[0] as u32) * 60 / 100) as u8;
+        }
+        out
+    };
+    let empty = render_form(300.0, None).unwrap();
+    let mut written = empty.clone();
+    // "oui", a few millimetres wide, on the frame's first line.
+    pen(
+        &mut written,
+        &[
+            (30.0, 103.0),
+            (31.5, 105.0),
+            (30.0, 106.5),
+            (28.5, 105.0),
+            (30.0, 103.0),
+        ],
+        0.5,
+    );
+    pen(
+        &mut written,
+        &[(33.0, 103.0), (33.5, 106.5), (35.0, 103.0), (35.5, 106.5)],
+        0.5,
+    );
+    pen(&mut written, &[(37.5, 103.0), (37.5, 106.5)], 0.5);
+    let scanner = BallotScanner::default();
+    let read = |img: &image::GrayImage| {
+        scanner
+            .read_page(&png_bytes(&faint(img)).unwrap(), "photo.png", 0)
+            .unwrap()
+    };
+    let r = read(&written);
+    assert_eq!(r.kind, PageKind::Form);
+    assert!(
+        !r.text.trim().is_empty() || r.needs_review,
+        "a written frame published as empty: {r:?}"
+    );
+    let r = read(&empty);
+    assert_eq!(r.kind, PageKind::Form);
+    assert_eq!(r.text, "");
+    assert!(!r.needs_review, "{:?}", r.review_reasons);
+}
