@@ -194,6 +194,15 @@ fn write_answer(
 /// names of the Debian packages of those that are not.
 type Hands = BTreeMap<&'static str, (FontVec, f32, bool)>;
 
+/// `font` if it is installed, else the one every installation has.
+fn or_installed<'a>(hands: &Hands, font: &'a str) -> &'a str {
+    if hands.contains_key(font) {
+        font
+    } else {
+        "liberation-sans"
+    }
+}
+
 fn load_hands() -> (Hands, Vec<String>) {
     let mut hands = BTreeMap::new();
     let mut missing = Vec::new();
@@ -418,12 +427,10 @@ pub fn generate(out: &Path) -> Result<GenerateSummary, ScanError> {
         if scan.dpi == 150 && i % 5 == 2 {
             scan.dpi = 200;
         }
-        let font = rng.pick(&["liberation-sans", "comic-neue", "humor-sans", "breip"]);
-        let font = if hands.contains_key(font) {
-            font
-        } else {
-            "liberation-sans"
-        };
+        let font = or_installed(
+            &hands,
+            rng.pick(&["liberation-sans", "comic-neue", "humor-sans", "breip"]),
+        );
         let spec = Spec {
             boxes,
             urn: if i % 4 == 3 {
@@ -661,12 +668,7 @@ pub fn generate_photos(out: &Path, count: usize) -> Result<GenerateSummary, Scan
     let text_fonts = ["liberation-sans", "comic-neue", "liberation-serif", "breip"];
     for i in 0..count {
         let boxes = std::array::from_fn(|b| styles[(i * 3 + b) % styles.len()]);
-        let font = text_fonts[i % text_fonts.len()];
-        let font = if hands.contains_key(font) {
-            font
-        } else {
-            "liberation-sans"
-        };
+        let font = or_installed(&hands, text_fonts[i % text_fonts.len()]);
         let spec = Spec {
             boxes,
             urn: (i % 5 != 4).then(|| urns[i % urns.len()]),
