@@ -470,8 +470,7 @@ impl BallotScanner {
 /// whatever the OCR's confidence. On the photographed set (`recueil eval
 /// ballots --photos 120`), text read at about 75 dpi had a mean character
 /// error rate of 7-18 % per font, some of it at high confidence (a shadow's
-/// edge read as a line of text); from 100 dpi up, 0-5 %. Scans are at 150
-/// dpi or more.
+/// edge read as a line of text). Scans are at 150 dpi or more.
 const MIN_TEXT_DPI: f32 = 90.0;
 
 /// The page's resolution under a registration: the lesser of its scales
