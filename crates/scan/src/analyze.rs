@@ -379,7 +379,7 @@ fn find_frame(blobs: &[Blob], w: u32, h: u32) -> Option<[(f32, f32); 4]> {
     is_rectangle(&quad, (x1 - x0) / (y1 - y0)).then_some(quad)
 }
 
-fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
+pub(crate) fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }
 

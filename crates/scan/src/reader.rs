@@ -480,8 +480,7 @@ fn page_dpi(reg: &Registration) -> Option<f32> {
     use analyze::MapPoint;
     let p = |x, y| reg.mm_to_px.map_projective_pub(x, y);
     let (o, across, down) = (p(0.0, 0.0), p(PAGE_W, 0.0), p(0.0, PAGE_H));
-    let length = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-    let ppm = (length(o, across) / PAGE_W).min(length(o, down) / PAGE_H);
+    let ppm = (analyze::dist(o, across) / PAGE_W).min(analyze::dist(o, down) / PAGE_H);
     ppm.is_finite().then_some(ppm * 25.4)
 }
 
@@ -523,8 +522,11 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> QrCode {
     // Two resolutions and, for each, the normalised grey and its Otsu
     // binarisation: blur plus strong JPEG artefacts at 150 dpi defeat one
     // or the other, rarely all.
+    let mut upright = Vec::with_capacity(2);
     for ppm in [10.0f32, 7.0] {
-        let mut crop = flatten(&analyze::rectify(img, reg, area, ppm), 12.0 * ppm);
+        let flat = flatten(&analyze::rectify(img, reg, area, ppm), 12.0 * ppm);
+        let mut crop = flat.clone();
+        upright.push((ppm, flat));
         let keep = (margin - 0.8) * ppm;
         let (w, h) = crop.dimensions();
         for (x, y, p) in crop.enumerate_pixels_mut() {
@@ -553,9 +555,9 @@ fn read_qr(img: &GrayImage, reg: &Registration) -> QrCode {
     // into each other: sharpened (unsharp mask at the module's scale) and
     // binarised locally, the grid comes back. Tried last, so that scans
     // never pay for it.
-    for ppm in [10.0f32, 7.0] {
-        let crop = flatten(&analyze::rectify(img, reg, area, ppm), 12.0 * ppm);
-        let sharp = imageproc::filter::sharpen_gaussian(&crop, 0.4 * ppm, 2.0);
+    for (ppm, crop) in &upright {
+        let ppm = *ppm;
+        let sharp = imageproc::filter::sharpen_gaussian(crop, 0.4 * ppm, 2.0);
         let local = imageproc::contrast::adaptive_threshold(&sharp, (1.2 * ppm) as u32, 0);
         for candidate in [&sharp, &local] {
             if let Some(urn) = decode_qr(candidate) {

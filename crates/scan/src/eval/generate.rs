@@ -19,13 +19,13 @@ use crate::fonts::load_font;
 use crate::layout::{BOXES, MARKS, MARK_SIZE};
 use crate::render::{pdf_from_images, render_form_with, Canvas, FormFonts};
 use ab_glyph::FontVec;
-use camera::{jpeg, photograph, Photo};
+use camera::{photograph, Photo};
 use image::{GrayImage, Luma};
 use pen::{draw_tick, drawable, write_text};
 use recueil_core::engine::PageKind;
 use recueil_core::Urn;
 use rng::Rng;
-use scanner::{encode, simulate_scan, Scan};
+use scanner::{encode, jpeg_bytes, simulate_scan, Scan};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -681,7 +681,7 @@ pub fn generate_photos(out: &Path, count: usize) -> Result<GenerateSummary, Scan
         let (page, text) = draw_form(&fonts, &hands, &spec, &mut rng)?;
         let img = photograph(&page, &photo, &mut rng);
         let name = format!("{:03}-photo.jpg", i + 1);
-        let data = jpeg(&img, photo.jpeg)?;
+        let data = jpeg_bytes(&img, photo.jpeg)?;
         std::fs::write(out.join(&name), &data)
             .map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
         bytes += data.len() as u64;

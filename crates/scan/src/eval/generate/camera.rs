@@ -9,10 +9,8 @@
 
 use super::rng::Rng;
 use crate::analyze::projection_through;
-use crate::error::ScanError;
 use crate::layout::{PAGE_H, PAGE_W};
 use image::{imageops, DynamicImage, GrayImage, Rgb, RgbImage};
-use std::io::Cursor;
 
 /// The conditions of one photo, drawn at random by [`Photo::random`].
 #[derive(Debug, Clone)]
@@ -194,13 +192,4 @@ fn bilinear(img: &GrayImage, u: f32, v: f32) -> f32 {
     let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
     let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
     top * (1.0 - fy) + bottom * fy
-}
-
-/// The phone's file: a colour JPEG.
-pub(super) fn jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, ScanError> {
-    let mut out = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), quality);
-    img.write_with_encoder(enc)
-        .map_err(|e| ScanError::Io(format!("JPEG encoding: {e}")))?;
-    Ok(out)
 }

@@ -4,7 +4,7 @@
 use crate::error::ScanError;
 use crate::layout::{PAGE_H, PAGE_W};
 use crate::render::png_bytes;
-use image::{GrayImage, Luma};
+use image::{GrayImage, ImageBuffer, Luma, PixelWithColorType};
 use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
 use std::io::Cursor;
 
@@ -132,12 +132,21 @@ pub(super) fn simulate_scan(page: &GrayImage, s: &Scan, seed: u64) -> GrayImage 
 pub(super) fn encode(img: &GrayImage, jpeg: Option<u8>) -> Result<Vec<u8>, ScanError> {
     match jpeg {
         None => png_bytes(img),
-        Some(q) => {
-            let mut out = Vec::new();
-            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), q);
-            img.write_with_encoder(enc)
-                .map_err(|e| ScanError::Io(format!("JPEG encoding: {e}")))?;
-            Ok(out)
-        }
+        Some(q) => jpeg_bytes(img, q),
     }
+}
+
+/// A grey scan or a colour photo as a JPEG at `quality`.
+pub(super) fn jpeg_bytes<P>(
+    img: &ImageBuffer<P, Vec<u8>>,
+    quality: u8,
+) -> Result<Vec<u8>, ScanError>
+where
+    P: PixelWithColorType<Subpixel = u8>,
+{
+    let mut out = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), quality);
+    img.write_with_encoder(enc)
+        .map_err(|e| ScanError::Io(format!("JPEG encoding: {e}")))?;
+    Ok(out)
 }
