@@ -56,8 +56,13 @@ pub struct GenerateEvalArgs {
     /// Generate this many photographed forms instead (phone photos of
     /// filled forms on a table: perspective, rotation, shadows, 1-3 MP
     /// JPEG), with their `truth.json`.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "letters")]
     pub photos: Option<usize>,
+    /// Generate this many letters instead (sheets that are not forms,
+    /// typed or in a print-like hand, scanned at 100-300 dpi), with their
+    /// `truth.json`.
+    #[arg(long, value_name = "N")]
+    pub letters: Option<usize>,
 }
 
 /// `recueil eval ballots DIR [--real DIR] [--json] [--check]`
@@ -82,6 +87,11 @@ pub struct EvalBallotsArgs {
     /// same rules.
     #[arg(long, value_name = "N")]
     pub photos: Option<usize>,
+    /// Also generate this many letters (`recueil forms generate-eval
+    /// --letters`) and report them the same way: the published texts'
+    /// error rate and the review rate of the free-page reader.
+    #[arg(long, value_name = "N")]
+    pub letters: Option<usize>,
 }
 
 /// `recueil bench ballots DIR [--limit N]`
@@ -284,9 +294,10 @@ pub fn run_forms_print(args: &FormsPrintArgs) -> Result<()> {
 }
 
 pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
-    let s = match args.photos {
-        Some(n) => eval::generate_photos(&args.out, n)?,
-        None => eval::generate(&args.out)?,
+    let s = match (args.photos, args.letters) {
+        (Some(n), _) => eval::generate_photos(&args.out, n)?,
+        (None, Some(n)) => eval::generate_letters(&args.out, n)?,
+        (None, None) => eval::generate(&args.out)?,
     };
     eprintln!(
         "{}: {} files, {} pages, {} bytes",
@@ -310,31 +321,40 @@ pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
     if !args.json {
         print!("{report}");
     }
-    let photos = match args.photos {
-        Some(n) => {
-            let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
-            eval::generate_photos(dir.path(), n).context("cannot generate the photo set")?;
-            let photos = eval::evaluate(dir.path(), None)
-                .context("cannot evaluate the photographed forms")?;
-            if !args.json {
-                println!("\nphotographed forms ({n}, generated):");
-                print!("{photos}");
-            }
-            Some((photos, dir))
+    type Generator = fn(&Path, usize) -> Result<eval::GenerateSummary, recueil_scan::ScanError>;
+    let generated: [(&str, &str, Option<usize>, Generator); 2] = [
+        (
+            "photos",
+            "photographed forms",
+            args.photos,
+            eval::generate_photos,
+        ),
+        ("letters", "letters", args.letters, eval::generate_letters),
+    ];
+    let mut sets = Vec::new();
+    for (key, what, count, generate) in generated {
+        let Some(n) = count else { continue };
+        let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
+        generate(dir.path(), n).with_context(|| format!("cannot generate the {what}"))?;
+        let set = eval::evaluate(dir.path(), None)
+            .with_context(|| format!("cannot evaluate the {what}"))?;
+        if !args.json {
+            println!("\n{what} ({n}, generated):");
+            print!("{set}");
         }
-        None => None,
-    };
+        sets.push((key, set, dir));
+    }
     if args.json {
         let mut value = serde_json::to_value(&report)?;
-        if let Some((photos, _)) = &photos {
-            value["photos"] = serde_json::to_value(photos)?;
+        for (key, set, _) in &sets {
+            value[*key] = serde_json::to_value(set)?;
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
     if args.check {
         check(&report, &args.dir)?;
-        if let Some((photos, dir)) = &photos {
-            check(photos, dir.path())?;
+        for (_, set, dir) in &sets {
+            check(set, dir.path())?;
         }
     }
     Ok(())

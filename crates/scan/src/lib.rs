@@ -17,6 +17,7 @@ mod error;
 pub mod eval;
 mod fonts;
 pub mod layout;
+mod letter;
 mod load;
 mod marks;
 mod ocr;
@@ -26,6 +27,10 @@ mod render;
 mod ticks;
 
 pub use error::ScanError;
+pub use letter::{
+    file_layout, letter_height, prepare_free_page, FileLayout, TextReading, LETTER_MIN_WORDS,
+    LETTER_PUBLISH_CONFIDENCE, MAX_LETTER_PAGES,
+};
 pub use load::{
     ink_grey, load_colour_page, load_page, page_count, page_count_named, ColourPage, MAX_PAGES,
     MAX_SIDE,
@@ -34,8 +39,8 @@ pub use marks::Mark;
 pub use ocr::{engine_available, Word};
 pub use picture::{page_picture, PagePicture};
 pub use reader::{
-    file_layout, kind_from_name, kind_name, tesseract_version, BallotScanner, FileLayout,
-    PageReading, ScanOptions, TextReading, DEFAULT_REVIEW_BELOW, MAX_LETTER_PAGES, OCR_DPI,
+    kind_from_name, kind_name, tesseract_version, BallotScanner, PageReading, ScanOptions,
+    DEFAULT_REVIEW_BELOW, OCR_DPI,
 };
 pub use render::{pdf_bytes, pdf_pages, png_bytes, render_form};
 pub use ticks::{BoxReading, TickState};

@@ -77,7 +77,7 @@ pub fn kind_from_name(name: &str) -> Option<PageKind> {
 }
 
 impl PageReading {
-    fn empty(page: u32, kind: PageKind) -> PageReading {
+    pub(crate) fn empty(page: u32, kind: PageKind) -> PageReading {
         PageReading {
             page,
             kind,
@@ -189,7 +189,7 @@ impl Default for ScanOptions {
 /// Reads scanned B1 forms with tesseract (one engine per thread).
 #[derive(Debug, Clone, Default)]
 pub struct BallotScanner {
-    options: ScanOptions,
+    pub(crate) options: ScanOptions,
 }
 
 impl BallotScanner {
@@ -387,82 +387,6 @@ impl BallotScanner {
         }
         out.needs_review = !out.review_reasons.is_empty();
         Ok(out)
-    }
-}
-
-impl BallotScanner {
-    /// A page that is not a B1 form (a letter, a plain sheet put in the
-    /// urn): read whole, so that the reviewer corrects a reading instead of
-    /// typing the page. It always goes to a person: the form's confidence
-    /// rule was measured on the form's text frame, not on free pages
-    /// (issue #14 calibrates it on letters).
-    fn read_other_page(&self, img: &GrayImage, page: u32) -> Result<PageReading, ScanError> {
-        let mut out = PageReading::empty(page, PageKind::NotAForm);
-        let read = self.read_text_page(img)?;
-        out.text = read.text.trim().to_owned();
-        out.confidence = read.confidence;
-        if out.text.is_empty() {
-            out.confidence = 0.0;
-            out.review_reasons.push("no text read".into());
-        }
-        Ok(out)
-    }
-}
-
-/// The most pages a file may have to be taken as one letter: an envelope
-/// holds a few sheets; a longer file is a batch, read page by page.
-pub const MAX_LETTER_PAGES: u32 = 20;
-
-/// How intake should split a scanned file into sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileLayout {
-    pub pages: u32,
-    /// No page is a B1 form and there are at most [`MAX_LETTER_PAGES`]:
-    /// the file is one letter (one envelope's sheets), one contribution.
-    pub one_letter: bool,
-}
-
-/// Decides [`FileLayout`] from the pages' layouts. A sheet-feed batch of
-/// forms is found on its first page, so it costs one page's analysis; a
-/// letter's pages are all looked at (a form among them makes it a batch).
-/// A page that cannot be decoded makes the file a batch too: its good
-/// pages are then read, and the damaged one fails by itself, by name.
-pub fn file_layout(bytes: &[u8], name: &str) -> Result<FileLayout, ScanError> {
-    let pages = load::page_count_named(bytes, name)?;
-    let one_letter = pages > 1
-        && pages <= MAX_LETTER_PAGES
-        && (1..=pages).all(|page| match load::load_page(bytes, name, page) {
-            Ok(img) => !matches!(analyze::analyse(&img), Layout::Form(_)),
-            Err(e) => {
-                tracing::debug!(name, page, %e, "page not decoded: read page by page");
-                false
-            }
-        });
-    Ok(FileLayout { pages, one_letter })
-}
-
-/// A plain page of text (not a form) read with the frame's cleaning, OCR
-/// and confidence: used to measure the engine on real third-party scans.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TextReading {
-    pub text: String,
-    pub confidence: f32,
-    pub needs_review: bool,
-}
-
-impl BallotScanner {
-    /// Reads a whole page as text (automatic page segmentation).
-    pub fn read_text_page(&self, img: &GrayImage) -> Result<TextReading, ScanError> {
-        // Whole pages of unknown layout (photographed books, archive
-        // scans with dark borders) are given as they are: tesseract's own
-        // binarisation copes better than a flat field tuned for the form.
-        let ocr = ocr::recognise(img, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
-        let confidence = ocr::page_confidence(&ocr);
-        Ok(TextReading {
-            needs_review: ocr.text.trim().is_empty() || confidence < self.options.review_below,
-            text: ocr.text,
-            confidence,
-        })
     }
 }
 

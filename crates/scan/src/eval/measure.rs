@@ -52,6 +52,11 @@ pub struct PageResult {
     pub urn_ok: bool,
     pub rotation_ok: bool,
     pub cer: Option<f32>,
+    #[serde(skip)]
+    pub cer_counts: Option<recueil_eval::Counts>,
+    /// The page carries a contribution: a form, or a sheet whose truth has
+    /// text (a letter).
+    pub contribution: bool,
     pub confidence: f32,
     pub needs_review: bool,
     pub error: Option<String>,
@@ -159,9 +164,15 @@ pub struct EvalReport {
     pub rotation_correct: usize,
     /// Keyed `font@dpi`.
     pub per_font: BTreeMap<String, FontFigures>,
-    /// Form pages sent to review / form pages.
+    /// Pages that carry a contribution (forms, and letters whose truth has
+    /// text) sent to review / such pages.
     pub review_rate: f32,
-    /// Form pages whose text has CER above 10 % yet were not sent to review.
+    /// Texts published without review (their truth known), and their
+    /// character error rate pooled over their characters: what reaches the
+    /// platform unchecked.
+    pub published_texts: usize,
+    pub published_cer: f32,
+    /// Pages whose text has CER above 10 % yet were not sent to review.
     pub unreliable_published: Vec<String>,
     pub pages_per_minute: f32,
     pub errors: Vec<String>,
@@ -235,15 +246,17 @@ pub fn evaluate(dir: &Path, real: Option<&Path>) -> Result<EvalReport, ScanError
     for d in &details {
         report.add(d);
     }
-    let forms = details
-        .iter()
-        .filter(|d| d.truth_kind == PageKind::Form)
-        .count();
-    let reviewed = details
-        .iter()
-        .filter(|d| d.truth_kind == PageKind::Form && d.needs_review)
-        .count();
-    report.review_rate = reviewed as f32 / forms.max(1) as f32;
+    let contributions: Vec<&PageResult> = details.iter().filter(|d| d.contribution).collect();
+    let reviewed = contributions.iter().filter(|d| d.needs_review).count();
+    report.review_rate = reviewed as f32 / contributions.len().max(1) as f32;
+    let (mut edits, mut characters) = (0usize, 0usize);
+    for d in contributions.iter().filter(|d| !d.needs_review) {
+        if let Some(c) = d.cer_counts {
+            report.published_texts += 1;
+            (edits, characters) = (edits + c.edits, characters + c.reference);
+        }
+    }
+    report.published_cer = edits as f32 / characters.max(1) as f32;
     if let Some(real) = real {
         report.real = evaluate_real(real, true)?;
     }
@@ -264,6 +277,8 @@ fn evaluate_page(scanner: &BallotScanner, dir: &Path, t: &TruthPage) -> PageResu
         urn_ok: false,
         rotation_ok: false,
         cer: None,
+        cer_counts: None,
+        contribution: t.kind == PageKind::Form || !t.text.is_empty(),
         confidence: 0.0,
         needs_review: false,
         error: None,
@@ -309,8 +324,10 @@ fn evaluate_page(scanner: &BallotScanner, dir: &Path, t: &TruthPage) -> PageResu
             read,
         });
     }
-    if t.kind == PageKind::Form && !t.text.is_empty() {
-        r.cer = Some(recueil_eval::cer(&t.text, &reading.text) as f32);
+    if !t.text.is_empty() {
+        let counts = recueil_eval::cer_counts(&t.text, &reading.text);
+        r.cer = Some(counts.rate() as f32);
+        r.cer_counts = Some(counts);
     }
     r.ms = started.elapsed().as_millis() as u64;
     r
@@ -391,6 +408,8 @@ mod tests {
             urn_ok: true,
             rotation_ok: true,
             cer: None,
+            cer_counts: None,
+            contribution: truth_kind == PageKind::Form,
             confidence: 1.0,
             needs_review: false,
             error: None,

@@ -39,8 +39,14 @@ impl std::fmt::Display for EvalReport {
         )?;
         writeln!(
             f,
-            "review rate (form pages): {:.1} %",
+            "review rate (pages with a contribution): {:.1} %",
             100.0 * self.review_rate
+        )?;
+        writeln!(
+            f,
+            "texts published without review: {}, character error rate {:.2} % (pooled)",
+            self.published_texts,
+            100.0 * self.published_cer
         )?;
         writeln!(
             f,
