@@ -693,15 +693,7 @@ pub fn generate_photos(out: &Path, count: usize) -> Result<GenerateSummary, Scan
         t.conditions = photo.describe();
         truth.push(t);
     }
-    let json = serde_json::to_vec_pretty(&truth).map_err(|e| ScanError::Io(e.to_string()))?;
-    std::fs::write(out.join(TRUTH_FILE), &json)
-        .map_err(|e| ScanError::Io(format!("{TRUTH_FILE}: {e}")))?;
-    Ok(GenerateSummary {
-        files: count + 1,
-        pages: truth.len(),
-        bytes: bytes + json.len() as u64,
-        missing_fonts: missing,
-    })
+    finish_set(out, &truth, bytes, missing)
 }
 
 /// The typefaces of the typed letters: a typewriter's, a word
@@ -789,14 +781,25 @@ pub fn generate_letters(out: &Path, count: usize) -> Result<GenerateSummary, Sca
             conditions: format!("{}, {em_mm:.1} mm type, ink {ink}", scan.describe()),
         });
     }
-    let json = serde_json::to_vec_pretty(&truth).map_err(|e| ScanError::Io(e.to_string()))?;
+    finish_set(out, &truth, bytes, missing)
+}
+
+/// Writes a generated set's `truth.json` beside its `truth.len()` files
+/// of `bytes` in all, and sums the set up.
+fn finish_set(
+    out: &Path,
+    truth: &[TruthPage],
+    bytes: u64,
+    missing_fonts: Vec<String>,
+) -> Result<GenerateSummary, ScanError> {
+    let json = serde_json::to_vec_pretty(truth).map_err(|e| ScanError::Io(e.to_string()))?;
     std::fs::write(out.join(TRUTH_FILE), &json)
         .map_err(|e| ScanError::Io(format!("{TRUTH_FILE}: {e}")))?;
     Ok(GenerateSummary {
-        files: count + 1,
+        files: truth.len() + 1,
         pages: truth.len(),
         bytes: bytes + json.len() as u64,
-        missing_fonts: missing,
+        missing_fonts,
     })
 }
 
