@@ -12,6 +12,7 @@ use crate::error::ScanError;
 use crate::load;
 use crate::ocr::{self, Word};
 use crate::reader::{BallotScanner, PageReading, OCR_DPI};
+use crate::render::png_bytes;
 use image::imageops::FilterType;
 use image::GrayImage;
 use recueil_core::engine::PageKind;
@@ -27,7 +28,8 @@ impl BallotScanner {
         page: u32,
     ) -> Result<PageReading, ScanError> {
         let mut out = PageReading::empty(page, PageKind::NotAForm);
-        let read = self.read_text_page(img)?;
+        let prepared = prepare(img);
+        let read = self.read_prepared(&prepared)?;
         out.text = read.text.trim().to_owned();
         out.confidence = read.confidence;
         out.review_reasons.clear();
@@ -39,6 +41,12 @@ impl BallotScanner {
             out.review_reasons.push(format!("not a B1 form: {reason}"));
         }
         out.needs_review = !out.review_reasons.is_empty();
+        if (out.needs_review && !out.text.is_empty()) || self.options.always_keep_crop {
+            // The reviewer sees each line's image above its reading.
+            let (crop, words) = review_crop(&prepared, read.words);
+            out.text_crop_png = Some(png_bytes(&crop)?);
+            out.words = words;
+        }
         Ok(out)
     }
 
@@ -131,8 +139,11 @@ impl BallotScanner {
     /// tesseract's automatic layout analysis (columns, headings, blocks in
     /// reading order).
     pub fn read_text_page(&self, img: &GrayImage) -> Result<TextReading, ScanError> {
-        let prepared = prepare_free_page(img);
-        let ocr = ocr::recognise(&prepared, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
+        self.read_prepared(&prepare(img))
+    }
+
+    fn read_prepared(&self, page: &Prepared) -> Result<TextReading, ScanError> {
+        let ocr = ocr::recognise(&page.img, OCR_DPI, tesseract::PageSegMode::PsmAuto)?;
         let mut read = TextReading {
             needs_review: false,
             confidence: ocr::page_confidence(&ocr),
@@ -155,15 +166,54 @@ impl BallotScanner {
 /// back empty, the tesseract command line empty on the same files), and
 /// misreads type whose letters are under about 9 pixels high.
 pub fn prepare_free_page(img: &GrayImage) -> GrayImage {
+    prepare(img).img
+}
+
+/// A free page as the OCR reads it.
+struct Prepared {
+    img: GrayImage,
+    /// How many times larger than the scan it is (1, or 2 for small type).
+    enlarged: u32,
+}
+
+fn prepare(img: &GrayImage) -> Prepared {
     let clean = clean_page(img);
     match letter_height(&clean) {
         Some(h) if h < SMALL_TYPE_PX => {
             let (w, h) = img.dimensions();
             let big = image::imageops::resize(img, w * 2, h * 2, FilterType::CatmullRom);
-            clean_page(&big)
+            Prepared {
+                img: clean_page(&big),
+                enlarged: 2,
+            }
         }
-        _ => clean,
+        _ => Prepared {
+            img: clean,
+            enlarged: 1,
+        },
     }
+}
+
+/// The longest side of a free page's review image, pixels: an A4 page at
+/// about 200 dpi, enough to read a line of handwriting on a screen.
+const REVIEW_SIDE_PX: u32 = 2400;
+
+/// The prepared page as the reviewer sees it (back to the scan's size, at
+/// most [`REVIEW_SIDE_PX`]), with the OCR's words moved onto it, so that
+/// each line's rows can be cut from it.
+fn review_crop(page: &Prepared, mut words: Vec<Word>) -> (GrayImage, Vec<Word>) {
+    let (w, h) = page.img.dimensions();
+    let scale = (1.0 / page.enlarged as f32).min(REVIEW_SIDE_PX as f32 / w.max(h) as f32);
+    if scale >= 1.0 {
+        return (page.img.clone(), words);
+    }
+    let at = |v: u32| (v as f32 * scale).round() as u32;
+    let img = image::imageops::resize(&page.img, at(w).max(1), at(h).max(1), FilterType::Triangle);
+    for word in &mut words {
+        (word.left, word.top) = (at(word.left), at(word.top));
+        (word.width, word.height) = (at(word.width).max(1), at(word.height).max(1));
+    }
+    (img, words)
 }
 
 /// Under this median height of a letter (a lower-case letter's, mostly),

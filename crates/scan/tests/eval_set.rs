@@ -279,3 +279,44 @@ fn a_handwritten_form_for_review_carries_its_lines() {
     let joined: Vec<&str> = reading.lines.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(joined.join("\n"), reading.text, "the lines are the reading");
 }
+
+/// Issue #14's cheap review of a handwritten letter: a cursive will (a
+/// sheet that is not a form) goes to a person with the page as the OCR
+/// read it and, for each line, its rows on that page and the OCR's best
+/// guess, so that the reviewer types beside each line's image.
+#[test]
+fn a_handwritten_letter_for_review_carries_its_lines() {
+    use recueil_core::engine::BallotReader;
+    let will = real_scans().join("testaments-de-poilus/TestamentsDePoilus_will_AD78_0006-0.jpg");
+    let bytes = std::fs::read(&will).unwrap();
+    let reading = recueil_scan::BallotScanner::default()
+        .read(recueil_core::engine::Media {
+            bytes: &bytes,
+            media_type: "image/jpeg",
+            name: "will.jpg",
+            page: 0,
+        })
+        .unwrap();
+    assert_eq!(reading.kind, recueil_core::engine::PageKind::NotAForm);
+    assert!(reading.needs_review, "cursive goes to a person");
+    let png = reading.crop_png.as_deref().expect("the page image is kept");
+    let page = image::load_from_memory(png).unwrap();
+    assert!(
+        page.width().max(page.height()) <= 2400,
+        "{}x{}",
+        page.width(),
+        page.height()
+    );
+    // The will holds about twenty lines; the OCR finds most of them.
+    assert!(reading.lines.len() >= 10, "{} lines", reading.lines.len());
+    for line in &reading.lines {
+        assert!(line.height >= 8, "{line:?}");
+        assert!(
+            line.top + line.height <= page.height() + 8,
+            "{line:?} on a page of {} rows",
+            page.height()
+        );
+    }
+    let joined: Vec<&str> = reading.lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(joined.join("\n"), reading.text, "the lines are the reading");
+}
