@@ -61,8 +61,12 @@ pub struct GenerateEvalArgs {
     /// Generate this many letters instead (sheets that are not forms,
     /// typed or in a print-like hand, scanned at 100-300 dpi), with their
     /// `truth.json`.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "letter_photos")]
     pub letters: Option<usize>,
+    /// Generate this many photographed letters instead (the letters,
+    /// photographed on a table as the forms of `--photos` are).
+    #[arg(long, value_name = "N")]
+    pub letter_photos: Option<usize>,
 }
 
 /// `recueil eval ballots DIR [--real DIR] [--json] [--check]`
@@ -92,6 +96,10 @@ pub struct EvalBallotsArgs {
     /// error rate and the review rate of the free-page reader.
     #[arg(long, value_name = "N")]
     pub letters: Option<usize>,
+    /// Also generate this many photographed letters (`recueil forms
+    /// generate-eval --letter-photos`) and report them the same way.
+    #[arg(long, value_name = "N")]
+    pub letter_photos: Option<usize>,
 }
 
 /// `recueil bench ballots DIR [--limit N]`
@@ -294,10 +302,11 @@ pub fn run_forms_print(args: &FormsPrintArgs) -> Result<()> {
 }
 
 pub fn run_generate_eval(args: &GenerateEvalArgs) -> Result<()> {
-    let s = match (args.photos, args.letters) {
-        (Some(n), _) => eval::generate_photos(&args.out, n)?,
-        (None, Some(n)) => eval::generate_letters(&args.out, n)?,
-        (None, None) => eval::generate(&args.out)?,
+    let s = match (args.photos, args.letters, args.letter_photos) {
+        (Some(n), _, _) => eval::generate_photos(&args.out, n)?,
+        (None, Some(n), _) => eval::generate_letters(&args.out, n)?,
+        (None, None, Some(n)) => eval::generate_letter_photos(&args.out, n)?,
+        (None, None, None) => eval::generate(&args.out)?,
     };
     eprintln!(
         "{}: {} files, {} pages, {} bytes",
@@ -322,7 +331,7 @@ pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
         print!("{report}");
     }
     type Generator = fn(&Path, usize) -> Result<eval::GenerateSummary, recueil_scan::ScanError>;
-    let generated: [(&str, &str, Option<usize>, Generator); 2] = [
+    let generated: [(&str, &str, Option<usize>, Generator); 3] = [
         (
             "photos",
             "photographed forms",
@@ -330,6 +339,12 @@ pub fn run_eval_ballots(args: &EvalBallotsArgs) -> Result<()> {
             eval::generate_photos,
         ),
         ("letters", "letters", args.letters, eval::generate_letters),
+        (
+            "letter_photos",
+            "photographed letters",
+            args.letter_photos,
+            eval::generate_letter_photos,
+        ),
     ];
     let mut sets = Vec::new();
     for (key, what, count, generate) in generated {

@@ -18,12 +18,11 @@ use recueil_scan::eval;
 const LETTERS: usize = 24;
 
 /// The pooled character error rate of the letters published unchecked
-/// (measured: 0.5 % over the 71 of `--letters 120`).
+/// (measured: 0.45 % over the 70 of `--letters 120`).
 const PUBLISHED_POOLED_CER: f32 = 0.02;
-/// A typed letter published unchecked has at most this character error
-/// rate (issue #14); the set's worst published letter measured 5.3 %, on a
-/// 150 dpi page, so the bound is held on the 300 dpi typed letters.
-const TYPED_LETTER_CER: f32 = 0.05;
+/// A letter published unchecked has at most this character error rate
+/// (issue #14; the worst of the 70 published of `--letters 120`: 4.1 %).
+const PUBLISHED_LETTER_CER: f32 = 0.05;
 
 #[test]
 fn letters_are_read_whole_and_the_sure_ones_published() {
@@ -66,6 +65,16 @@ fn letters_are_read_whole_and_the_sure_ones_published() {
         report.published_texts
     );
 
+    for d in report.details.iter().filter(|d| !d.needs_review) {
+        let cer = d.cer.expect("a letter has text");
+        assert!(
+            cer <= PUBLISHED_LETTER_CER,
+            "{} ({}) published at CER {:.1} %",
+            d.file,
+            d.conditions,
+            100.0 * cer
+        );
+    }
     let typed_300: Vec<_> = report
         .details
         .iter()
@@ -78,7 +87,7 @@ fn letters_are_read_whole_and_the_sure_ones_published() {
     for d in &typed_300 {
         let cer = d.cer.expect("a letter has text");
         assert!(
-            !d.needs_review && cer <= TYPED_LETTER_CER,
+            !d.needs_review && cer <= PUBLISHED_LETTER_CER,
             "{} ({}): review {}, CER {:.1} %, confidence {:.2}",
             d.file,
             d.conditions,
@@ -86,5 +95,33 @@ fn letters_are_read_whole_and_the_sure_ones_published() {
             100.0 * cer,
             d.confidence
         );
+    }
+}
+
+/// Photographed letters (`recueil forms generate-eval --letter-photos N`:
+/// the letters photographed on a table as the forms of `--photos` are):
+/// none is taken for a blank page, however faint, and none is published
+/// unchecked, since a letter read in perspective with a table around it
+/// can be read at high confidence with lines left out or out of order.
+#[test]
+fn photographed_letters_are_never_dropped_nor_published_unchecked() {
+    const PHOTOS: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let summary =
+        eval::generate_letter_photos(dir.path(), PHOTOS).expect("the letter photos are generated");
+    assert_eq!(summary.pages, PHOTOS);
+    let report = eval::evaluate(dir.path(), None).expect("evaluation runs");
+    eprintln!("{report}");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    for d in &report.details {
+        assert_eq!(
+            d.kind,
+            Some(PageKind::NotAForm),
+            "{} ({}) read as {:?}",
+            d.file,
+            d.conditions,
+            d.kind
+        );
+        assert!(d.needs_review, "{} published unchecked", d.file);
     }
 }

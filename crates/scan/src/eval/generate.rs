@@ -727,6 +727,19 @@ const TYPEFACES: &[(&str, &str, &str)] = &[
 /// text on paper). Nothing of it is committed: the same `count` always
 /// gives the same bytes on the same installed fonts.
 pub fn generate_letters(out: &Path, count: usize) -> Result<GenerateSummary, ScanError> {
+    letters(out, count, false)
+}
+
+/// Generates the photographed-letter set into `out`: the letters of
+/// [`generate_letters`]' kind, each photographed on a table by `camera`
+/// as the photographed forms are (perspective, rotation up to 20°, every
+/// sixth shot landscape, light falloff, shadows, blur, 1-3 megapixel
+/// colour JPEG: the page at 75-200 dpi).
+pub fn generate_letter_photos(out: &Path, count: usize) -> Result<GenerateSummary, ScanError> {
+    letters(out, count, true)
+}
+
+fn letters(out: &Path, count: usize, photographed: bool) -> Result<GenerateSummary, ScanError> {
     std::fs::create_dir_all(out).map_err(|e| ScanError::Io(format!("{}: {e}", out.display())))?;
     let typefaces = TYPEFACES
         .iter()
@@ -734,7 +747,8 @@ pub fn generate_letters(out: &Path, count: usize) -> Result<GenerateSummary, Sca
         .collect::<Result<Vec<_>, ScanError>>()?;
     let (hands, missing) = load_hands();
     let hand_fonts = ["comic-neue", "humor-sans", "breip"];
-    let mut rng = Rng(SEED ^ 0x1E77_E125);
+    let seed = if photographed { 0x0070_4807 } else { 0 };
+    let mut rng = Rng(SEED ^ 0x1E77_E125 ^ seed);
     let mut truth = Vec::new();
     let mut bytes = 0u64;
     for i in 0..count {
@@ -748,23 +762,42 @@ pub fn generate_letters(out: &Path, count: usize) -> Result<GenerateSummary, Sca
             (*name, f, rng.range(3.2, 4.6), false)
         };
         let ink = rng.pick(&[0u8, 0, 30, 80, 130]);
-        let scan = Scan {
-            dpi: rng.pick(&[100, 150, 200, 200, 300]),
-            skew_deg: rng.range(-2.5, 2.5),
-            shift_mm: (rng.range(-3.0, 3.0), rng.range(-3.0, 3.0)),
-            paper: rng.pick(&[250, 240, 225]),
-            light_gradient: rng.range(0.0, 0.25),
-            blur: rng.pick(&[0.0, 0.0, 0.6, 1.0, 1.6]),
-            noise: rng.pick(&[0.0, 3.0, 6.0, 12.0]),
-            jpeg: rng.pick(&[None, Some(85), Some(60)]),
-            ..Scan::clean(300)
+        let (name, text, data, (dpi, rotation_deg), conditions) = if photographed {
+            let photo = Photo::random(&mut rng, i % 6 == 5);
+            let paragraphs = compose(&mut rng);
+            let (sheet, text) = type_letter(&Typing { font, em_mm, ink }, &paragraphs);
+            let img = photograph(&sheet, &photo, &mut rng);
+            (
+                format!("{:03}-letter-photo.jpg", i + 1),
+                text,
+                jpeg_bytes(&img, photo.jpeg)?,
+                (photo.dpi(), photo.quarter_turns * 90),
+                photo.describe(),
+            )
+        } else {
+            let scan = Scan {
+                dpi: rng.pick(&[100, 150, 200, 200, 300]),
+                skew_deg: rng.range(-2.5, 2.5),
+                shift_mm: (rng.range(-3.0, 3.0), rng.range(-3.0, 3.0)),
+                paper: rng.pick(&[250, 240, 225]),
+                light_gradient: rng.range(0.0, 0.25),
+                blur: rng.pick(&[0.0, 0.0, 0.6, 1.0, 1.6]),
+                noise: rng.pick(&[0.0, 3.0, 6.0, 12.0]),
+                jpeg: rng.pick(&[None, Some(85), Some(60)]),
+                ..Scan::clean(300)
+            };
+            let paragraphs = compose(&mut rng);
+            let (sheet, text) = type_letter(&Typing { font, em_mm, ink }, &paragraphs);
+            let img = simulate_scan(&sheet, &scan, SEED ^ i as u64);
+            let ext = if scan.jpeg.is_some() { "jpg" } else { "png" };
+            (
+                format!("{:03}-letter.{ext}", i + 1),
+                text,
+                encode(&img, scan.jpeg)?,
+                (scan.dpi, 0),
+                scan.describe(),
+            )
         };
-        let paragraphs = compose(&mut rng);
-        let (sheet, text) = type_letter(&Typing { font, em_mm, ink }, &paragraphs);
-        let img = simulate_scan(&sheet, &scan, SEED ^ i as u64);
-        let ext = if scan.jpeg.is_some() { "jpg" } else { "png" };
-        let name = format!("{:03}-letter.{ext}", i + 1);
-        let data = encode(&img, scan.jpeg)?;
         std::fs::write(out.join(&name), &data)
             .map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
         bytes += data.len() as u64;
@@ -776,9 +809,9 @@ pub fn generate_letters(out: &Path, count: usize) -> Result<GenerateSummary, Sca
             urn: None,
             text: if caps { text.to_uppercase() } else { text },
             font: font_name.to_owned(),
-            dpi: scan.dpi,
-            rotation_deg: 0,
-            conditions: format!("{}, {em_mm:.1} mm type, ink {ink}", scan.describe()),
+            dpi,
+            rotation_deg,
+            conditions: format!("{conditions}, {em_mm:.1} mm type, ink {ink}"),
         });
     }
     finish_set(out, &truth, bytes, missing)

@@ -22,8 +22,8 @@ pub mod truth;
 
 pub use bench::{bench, BenchReport};
 pub use generate::{
-    generate, generate_letters, generate_photos, FormWriter, GenerateSummary, WrittenForm,
-    CLEAR_FONTS,
+    generate, generate_letter_photos, generate_letters, generate_photos, FormWriter,
+    GenerateSummary, WrittenForm, CLEAR_FONTS,
 };
 pub use measure::{
     evaluate, evaluate_real, BoxResult, EvalReport, FontFigures, PageResult, RealCollection,
