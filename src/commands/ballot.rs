@@ -117,7 +117,8 @@ pub struct BenchBallotsArgs {
 pub enum FormsCommand {
     /// The printable B1 form with an urn's QR code.
     Print(FormsPrintArgs),
-    /// Render the evaluation set of filled, scanned forms with ground truth.
+    /// Render an evaluation set with its ground truth: filled, scanned
+    /// forms, or phone photos of them, letters, photographed letters.
     GenerateEval(GenerateEvalArgs),
     /// Write a labelled corpus's texts on B1 forms in hand fonts, scan them
     /// and read them back with the ballot reader: the corpus as the
