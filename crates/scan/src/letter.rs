@@ -4,7 +4,7 @@
 //! A page that is not a B1 form has no frame to crop and no rules to
 //! remove: the page is given to tesseract's automatic layout analysis
 //! (columns, headings and blocks in reading order). Whether its reading is
-//! published without a person is decided by [`publication`], a rule
+//! published without a person is decided by one rule (`publication`),
 //! calibrated on generated letters (`recueil eval ballots --letters N`).
 
 use crate::analyze::{self, Layout};
@@ -20,7 +20,7 @@ use recueil_core::engine::PageKind;
 impl BallotScanner {
     /// A page that is not a B1 form (a letter, a plain sheet put in the
     /// urn): read whole, and published without a person only when the
-    /// reading passes [`publication`]; otherwise the reviewer corrects a
+    /// reading passes `publication`; otherwise the reviewer corrects a
     /// reading instead of typing the page.
     pub(crate) fn read_other_page(
         &self,
@@ -150,7 +150,7 @@ pub struct TextReading {
     pub plausible: f32,
     /// Share of the page's letter-sized ink shapes inside a word read.
     pub coverage: f32,
-    /// The sheet lies on a table, photographed (see [`on_a_table`]).
+    /// The sheet lies on a table, photographed (see [`crate::on_a_table`]).
     pub on_a_table: bool,
     pub words: Vec<Word>,
     pub needs_review: bool,
@@ -263,7 +263,9 @@ fn clean_page(img: &GrayImage) -> GrayImage {
 }
 
 /// The median height in pixels of the page's ink shapes of a letter's
-/// size (see [`letter_shapes`]), or `None` on a page without any.
+/// size (connected components of the ink at least 5 pixels high and 2
+/// wide, specks, rules and frames left out), or `None` on a page without
+/// any.
 pub fn letter_height(clean: &GrayImage) -> Option<u32> {
     let mut heights: Vec<u32> = letter_shapes(clean).iter().map(|s| s.3 - s.1 + 1).collect();
     if heights.is_empty() {

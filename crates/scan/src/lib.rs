@@ -28,8 +28,8 @@ mod ticks;
 
 pub use error::ScanError;
 pub use letter::{
-    file_layout, letter_height, prepare_free_page, FileLayout, TextReading, LETTER_MIN_WORDS,
-    LETTER_PUBLISH_CONFIDENCE, MAX_LETTER_PAGES,
+    file_layout, letter_height, on_a_table, prepare_free_page, FileLayout, TextReading,
+    LETTER_MIN_COVERAGE, LETTER_MIN_WORDS, LETTER_PUBLISH_CONFIDENCE, MAX_LETTER_PAGES,
 };
 pub use load::{
     ink_grey, load_colour_page, load_page, page_count, page_count_named, ColourPage, MAX_PAGES,

@@ -224,7 +224,7 @@ impl BallotScanner {
     }
 
     /// Reads a whole file as one contribution, page 0 of a source: a single
-    /// image, or a letter of several pages (see [`file_layout`]), whose
+    /// image, or a letter of several pages (see [`crate::file_layout`]), whose
     /// pages' texts are joined in order, each page's review reasons kept
     /// under its number, the least confident page deciding the confidence.
     pub fn read_whole(&self, bytes: &[u8], name: &str) -> Result<PageReading, ScanError> {

@@ -720,7 +720,7 @@ const TYPEFACES: &[(&str, &str, &str)] = &[
 
 /// Generates the letter set into `out`: `count` sheets that are not B1
 /// forms, each a citizen's letter (`letter`), four in five typed in one of
-/// [`TYPEFACES`] at 9 to 13 points and one in five in a print-like hand
+/// `TYPEFACES` at 9 to 13 points and one in five in a print-like hand
 /// font, with a black, grey or worn ink, then scanned at 100 to 300 dpi
 /// with skew, grey paper, uneven light, blur, noise and JPEG artefacts.
 /// `truth.json` is in the scanned set's format (kind `not_a_form`, the
