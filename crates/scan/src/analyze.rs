@@ -177,6 +177,15 @@ fn blobs(work: &GrayImage) -> Vec<Blob> {
     blobs_under(work, INK)
 }
 
+/// The bounding boxes `(x0, y0, x1, y1)`, inclusive, of the connected
+/// components of the pixels darker than `ink`.
+pub(crate) fn ink_boxes(img: &GrayImage, ink: u8) -> Vec<(u32, u32, u32, u32)> {
+    blobs_under(img, ink)
+        .into_iter()
+        .map(|b| (b.x0, b.y0, b.x1, b.y1))
+        .collect()
+}
+
 /// The connected components of the pixels darker than `ink`.
 fn blobs_under(work: &GrayImage, ink: u8) -> Vec<Blob> {
     let (w, h) = work.dimensions();

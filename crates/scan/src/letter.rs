@@ -172,7 +172,7 @@ impl BallotScanner {
             text: ocr.text,
             engine_confidence: ocr.engine_confidence,
             plausible: ocr.plausible,
-            coverage: coverage(&page.img, &ocr.words),
+            coverage: coverage(page, &ocr.words),
             on_a_table: on_a_table(img),
             words: ocr.words,
         };
@@ -198,22 +198,29 @@ struct Prepared {
     img: GrayImage,
     /// How many times larger than the scan it is (1, or 2 for small type).
     enlarged: u32,
+    /// Its [`letter_shapes`], found once for the type's size and the
+    /// reading's coverage.
+    shapes: Vec<(u32, u32, u32, u32)>,
 }
 
 fn prepare(img: &GrayImage) -> Prepared {
     let clean = clean_page(img);
-    match letter_height(&clean) {
+    let shapes = letter_shapes(&clean);
+    match median_height(&shapes) {
         Some(h) if h < SMALL_TYPE_PX => {
             let (w, h) = img.dimensions();
             let big = image::imageops::resize(img, w * 2, h * 2, FilterType::CatmullRom);
+            let big = clean_page(&big);
             Prepared {
-                img: clean_page(&big),
+                shapes: letter_shapes(&big),
+                img: big,
                 enlarged: 2,
             }
         }
         _ => Prepared {
             img: clean,
             enlarged: 1,
+            shapes,
         },
     }
 }
@@ -267,7 +274,11 @@ fn clean_page(img: &GrayImage) -> GrayImage {
 /// wide, specks, rules and frames left out), or `None` on a page without
 /// any.
 pub fn letter_height(clean: &GrayImage) -> Option<u32> {
-    let mut heights: Vec<u32> = letter_shapes(clean).iter().map(|s| s.3 - s.1 + 1).collect();
+    median_height(&letter_shapes(clean))
+}
+
+fn median_height(shapes: &[(u32, u32, u32, u32)]) -> Option<u32> {
+    let mut heights: Vec<u32> = shapes.iter().map(|s| s.3 - s.1 + 1).collect();
     if heights.is_empty() {
         return None;
     }
@@ -280,22 +291,9 @@ pub fn letter_height(clean: &GrayImage) -> Option<u32> {
 /// pixels high and 2 wide, at most a twentieth of the page high and four
 /// times as wide as high (specks, rules and frames left out).
 fn letter_shapes(clean: &GrayImage) -> Vec<(u32, u32, u32, u32)> {
-    use imageproc::region_labelling::{connected_components, Connectivity};
-    let ink = image::ImageBuffer::from_fn(clean.width(), clean.height(), |x, y| {
-        image::Luma([u8::from(clean.get_pixel(x, y)[0] < 128)])
-    });
-    let labels = connected_components(&ink, Connectivity::Eight, image::Luma([0u8]));
-    let mut boxes: std::collections::HashMap<u32, (u32, u32, u32, u32)> = Default::default();
-    for (x, y, l) in labels.enumerate_pixels() {
-        if l[0] == 0 {
-            continue;
-        }
-        let b = boxes.entry(l[0]).or_insert((x, y, x, y));
-        *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
-    }
     let tallest = clean.height() / 20;
-    boxes
-        .into_values()
+    analyze::ink_boxes(clean, 128)
+        .into_iter()
         .filter(|&(x0, y0, x1, y1)| {
             let (w, h) = (x1 - x0 + 1, y1 - y0 + 1);
             h >= 5 && w >= 2 && h <= tallest && w <= 4 * h
@@ -306,12 +304,12 @@ fn letter_shapes(clean: &GrayImage) -> Vec<(u32, u32, u32, u32)> {
 /// The share of a prepared page's letter-sized ink shapes whose centre
 /// lies in a word the OCR read: what a confidence cannot tell, how much of
 /// the writing the reading left out (a shadowed corner, lines cut short).
-fn coverage(clean: &GrayImage, words: &[Word]) -> f32 {
-    let shapes = letter_shapes(clean);
+fn coverage(page: &Prepared, words: &[Word]) -> f32 {
+    let shapes = &page.shapes;
     if shapes.is_empty() {
         return 1.0;
     }
-    let (w, h) = clean.dimensions();
+    let (w, h) = page.img.dimensions();
     let mut read = image::GrayImage::new(w, h);
     for word in words {
         let x1 = (word.left + word.width).min(w);
