@@ -245,10 +245,10 @@ impl Worker {
         &self,
         job: &Job,
     ) -> Result<Result<recueil_core::Contribution, Failure>, recueil_store::StoreError> {
-        let Some(record) = self.store.source(job.source_id).await? else {
+        let Some((record, original)) = self.store.source_with_original(job.source_id).await? else {
             return Ok(Err(Failure::permanent("source vanished from the store")));
         };
-        let Some(original) = self.store.original(&record.source.sha256).await? else {
+        let Some(original) = original else {
             return Ok(Err(Failure::permanent(format!(
                 "{}: original bytes were purged; nothing left to process",
                 record.source.original_name

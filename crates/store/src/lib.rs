@@ -311,6 +311,15 @@ impl Store {
         dispatch!(self, s => s.source(id).await)
     }
 
+    /// A source and its original's bytes (`None` once purged), read
+    /// together: what a worker needs before it runs the engines.
+    pub async fn source_with_original(
+        &self,
+        id: SourceId,
+    ) -> Result<Option<(SourceRecord, Option<Vec<u8>>)>> {
+        dispatch!(self, s => s.source_with_original(id).await)
+    }
+
     /// The first source (by arrival in the store) whose `batch` field is
     /// `batch` on `channel`: how an intake that keeps the sender's own
     /// message id there (the telephony webhook, the Asterisk intake) knows

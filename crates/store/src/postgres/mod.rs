@@ -23,7 +23,7 @@ use recueil_core::{
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -178,55 +178,20 @@ impl PgStore {
         self.pool.close().await;
     }
 
+    /// Stores a file's pages: one statement per page (source, outbox entry
+    /// and event together, the original's bytes with the first page), so a
+    /// voicemail costs one round trip and one commit; the pages of one file
+    /// share a transaction.
     pub(crate) async fn ingest_pages(&self, pages: &[Source], bytes: &[u8]) -> Result<Vec<Intake>> {
-        let first = &pages[0];
+        if let [source] = pages {
+            let mut db = self.pool.acquire().await?;
+            return Ok(vec![ingest_page(&mut db, source, Some(bytes)).await?]);
+        }
         let mut tx = self.pool.begin().await?;
-        insert_blob(&mut tx, &first.sha256, bytes).await?;
         let mut intakes = Vec::with_capacity(pages.len());
-        for source in pages {
-            let size = i64::try_from(source.size)
-                .map_err(|_| StoreError::Invalid(format!("size {} too large", source.size)))?;
-            let inserted = sqlx::query!(
-                "INSERT INTO sources (id, channel, sha256, media_type, size, original_name,
-                     received_at, caller_ref, urn, batch, page, state, attempts, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, now(), now())
-                 ON CONFLICT (channel, sha256, page) DO NOTHING",
-                source.id.0,
-                source.channel.as_str(),
-                source.sha256,
-                source.media_type,
-                size,
-                source.original_name,
-                source.received_at,
-                source.caller_ref,
-                source.urn.as_ref().map(Urn::as_str),
-                source.batch,
-                page(source.page)?,
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                let id = sqlx::query_scalar!(
-                    "SELECT id FROM sources WHERE channel = $1 AND sha256 = $2 AND page = $3",
-                    source.channel.as_str(),
-                    source.sha256,
-                    page(source.page)?,
-                )
-                .fetch_one(&mut *tx)
-                .await?;
-                intakes.push(Intake::Duplicate(SourceId(id)));
-                continue;
-            }
-            insert_outbox(&mut tx, &Job::new(source.id, source.channel)).await?;
-            insert_event(
-                &mut tx,
-                source.id,
-                EventKind::Ingested,
-                &source.original_name,
-            )
-            .await?;
-            intakes.push(Intake::Accepted(source.id));
+        for (n, source) in pages.iter().enumerate() {
+            let original = (n == 0).then_some(bytes);
+            intakes.push(ingest_page(&mut tx, source, original).await?);
         }
         tx.commit().await?;
         Ok(intakes)
@@ -357,6 +322,44 @@ impl PgStore {
         .transpose()
     }
 
+    /// A source and its original's bytes in one round trip (what a worker
+    /// needs before it runs the engines); the bytes are `None` once purged.
+    pub(crate) async fn source_with_original(
+        &self,
+        id: SourceId,
+    ) -> Result<Option<(SourceRecord, Option<Vec<u8>>)>> {
+        let Some(row) = sqlx::query!(
+            "SELECT s.id, s.channel, s.sha256, s.media_type, s.size, s.original_name,
+                    s.received_at, s.caller_ref, s.urn, s.batch, s.page, s.state, s.attempts,
+                    s.last_error, b.bytes AS \"bytes?\"
+             FROM sources s LEFT JOIN blobs b ON b.sha256 = s.sha256
+             WHERE s.id = $1",
+            id.0
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let record = SourceRecord::try_from(SourceRow {
+            id: row.id,
+            channel: row.channel,
+            sha256: row.sha256,
+            media_type: row.media_type,
+            size: row.size,
+            original_name: row.original_name,
+            received_at: row.received_at,
+            caller_ref: row.caller_ref,
+            urn: row.urn,
+            batch: row.batch,
+            page: row.page,
+            state: row.state,
+            attempts: row.attempts,
+            last_error: row.last_error,
+        })?;
+        Ok(Some((record, row.bytes)))
+    }
+
     pub(crate) async fn source_by_batch(
         &self,
         channel: Channel,
@@ -407,76 +410,87 @@ impl PgStore {
         )
     }
 
+    /// One statement in the common case (the source moved to `processing`
+    /// and its `attempt` event written together); a second one only to say
+    /// why nothing moved.
     pub(crate) async fn begin_attempt(&self, id: SourceId, delivery: u32) -> Result<Attempt> {
         let t = Transition::Begin;
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query_scalar!(
-            "SELECT EXISTS (SELECT 1 FROM contributions WHERE source_id = $1) AS \"done!\"",
-            id.0
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if done {
-            tx.rollback().await?;
-            return Ok(Attempt::AlreadyDone);
-        }
         let started = crate::time::format_ts(Utc::now());
         let attempts = sqlx::query_scalar!(
-            "UPDATE sources SET state = $2, attempts = attempts + 1, last_error = $3,
-                 updated_at = now()
-             WHERE id = $1 AND state = ANY($4) RETURNING attempts",
+            "WITH begun AS (
+                 UPDATE sources SET state = $2, attempts = attempts + 1, last_error = $3,
+                     updated_at = now()
+                 WHERE id = $1 AND state = ANY($4)
+                   AND NOT EXISTS (SELECT 1 FROM contributions WHERE source_id = $1)
+                 RETURNING id, attempts
+             ), logged AS (
+                 INSERT INTO source_events (source_id, at, kind, message)
+                 SELECT id, now(), $5, $6 FROM begun
+             )
+             SELECT attempts FROM begun",
             id.0,
             t.to().as_str(),
             interrupted(delivery, &started),
             &t.starting_names(),
+            EventKind::Attempt.as_str(),
+            format!("delivery {delivery}"),
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
-        let Some(attempts) = attempts else {
-            // No row moved: either there is no such source, or another
-            // delivery of the job finished it between the check above and
-            // this UPDATE (a worker SIGKILLed while its COMMIT was in flight:
-            // the server completes it after the broker has already handed
-            // the message on). The UPDATE waited for that commit's row lock
-            // and then saw `done`, so the state read now is the answer.
-            let state = sqlx::query_scalar!("SELECT state FROM sources WHERE id = $1", id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.rollback().await?;
-            return not_begun(state.as_deref());
-        };
-        insert_event(
-            &mut tx,
-            id,
-            EventKind::Attempt,
-            &format!("delivery {delivery}"),
+        if let Some(attempts) = attempts {
+            return Ok(Attempt::Proceed {
+                attempt: u32::try_from(attempts).map_err(corrupt("sources"))?,
+            });
+        }
+        // No row moved: the job is done (its contribution is stored), or
+        // there is no such source. A statement of its own reads the answer:
+        // when another delivery of the job committed while the UPDATE above
+        // waited for its row lock (a worker SIGKILLed while its COMMIT was
+        // in flight: the server completes it after the broker has already
+        // handed the message on), the UPDATE saw the new state, but the
+        // rest of its statement still had the old snapshot.
+        let row = sqlx::query!(
+            "SELECT state, EXISTS (SELECT 1 FROM contributions WHERE source_id = $1) AS \"done!\"
+             FROM sources WHERE id = $1",
+            id.0
         )
+        .fetch_optional(&self.pool)
         .await?;
-        tx.commit().await?;
-        Ok(Attempt::Proceed {
-            attempt: u32::try_from(attempts).map_err(corrupt("sources"))?,
-        })
+        match row {
+            Some(row) if row.done => Ok(Attempt::AlreadyDone),
+            row => not_begun(row.map(|r| r.state).as_deref()),
+        }
     }
 
+    /// The contribution, the source's move to `done`, its event and the
+    /// reviewer's image in one statement: one round trip and one commit.
+    /// A second delivery of the same job stores nothing (`false`).
     pub(crate) async fn record_contribution(&self, c: &Contribution) -> Result<bool> {
         let t = Transition::Complete;
-        let mut tx = self.pool.begin().await?;
-        let image_sha = match &c.review_image {
-            Some(png) => {
-                let sha = recueil_core::sha256_hex(png);
-                insert_blob(&mut tx, &sha, png).await?;
-                Some(sha)
-            }
-            None => None,
-        };
-        let inserted = sqlx::query!(
-            "INSERT INTO contributions (source_id, channel, questions, evidence, text, raw_text,
-                 language, confidence, status, received_at, processed_at, urn, engine,
-                 engine_version, late, redactions, segments, lines, review_image_sha256,
-                 updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, now())
-             ON CONFLICT (source_id) DO NOTHING",
+        let image = c.review_image.as_deref();
+        let image_sha = image.map(recueil_core::sha256_hex);
+        let inserted = sqlx::query_scalar!(
+            "WITH image AS (
+                 INSERT INTO blobs (sha256, bytes, size, created_at)
+                 SELECT $19, $20::bytea, length($20::bytea), now() WHERE $20::bytea IS NOT NULL
+                 ON CONFLICT (sha256) DO NOTHING
+             ), stored AS (
+                 INSERT INTO contributions (source_id, channel, questions, evidence, text,
+                     raw_text, language, confidence, status, received_at, processed_at, urn,
+                     engine, engine_version, late, redactions, segments, lines,
+                     review_image_sha256, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17, $18, $19, now())
+                 ON CONFLICT (source_id) DO NOTHING
+                 RETURNING source_id
+             ), moved AS (
+                 UPDATE sources SET state = $21, last_error = NULL, updated_at = now()
+                 WHERE id = $1 AND state = ANY($22)
+             ), logged AS (
+                 INSERT INTO source_events (source_id, at, kind, message)
+                 SELECT source_id, now(), $23, $9 FROM stored
+             )
+             SELECT EXISTS (SELECT 1 FROM stored) AS \"inserted!\"",
             c.source_id.0,
             c.channel.as_str(),
             &question_numbers(c.questions),
@@ -496,30 +510,13 @@ impl PgStore {
             Json(&c.segments) as _,
             Json(&c.lines) as _,
             image_sha,
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        sqlx::query!(
-            "UPDATE sources SET state = $2, last_error = NULL, updated_at = now()
-             WHERE id = $1 AND state = ANY($3)",
-            c.source_id.0,
+            image,
             t.to().as_str(),
             &t.starting_names(),
+            EventKind::Contribution.as_str(),
         )
-        .execute(&mut *tx)
+        .fetch_one(&self.pool)
         .await?;
-        if inserted {
-            insert_event(
-                &mut tx,
-                c.source_id,
-                EventKind::Contribution,
-                c.status.as_str(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
         Ok(inserted)
     }
 
@@ -867,17 +864,71 @@ where
     .transpose()
 }
 
-async fn insert_blob(tx: &mut Transaction<'_, Postgres>, sha256: &str, bytes: &[u8]) -> Result<()> {
-    sqlx::query!(
-        "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (sha256) DO NOTHING",
-        sha256,
-        bytes,
-        bytes.len() as i64,
+/// One page of an intake in one statement: the original's bytes (when
+/// given), the source, its outbox entry and its `ingested` event. Data-
+/// modifying CTEs run as one statement: all of it or none, and the foreign
+/// keys are checked at its end, when the blob is there.
+async fn ingest_page(
+    db: &mut PgConnection,
+    source: &Source,
+    original: Option<&[u8]>,
+) -> Result<Intake> {
+    let size = i64::try_from(source.size)
+        .map_err(|_| StoreError::Invalid(format!("size {} too large", source.size)))?;
+    let payload: serde_json::Value =
+        serde_json::from_slice(&Job::new(source.id, source.channel).to_wire())
+            .expect("a job serialises to JSON");
+    let inserted = sqlx::query_scalar!(
+        "WITH original AS (
+             INSERT INTO blobs (sha256, bytes, size, created_at)
+             SELECT $3, $12::bytea, length($12::bytea), now() WHERE $12::bytea IS NOT NULL
+             ON CONFLICT (sha256) DO NOTHING
+         ), stored AS (
+             INSERT INTO sources (id, channel, sha256, media_type, size, original_name,
+                 received_at, caller_ref, urn, batch, page, state, attempts, created_at,
+                 updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, now(), now())
+             ON CONFLICT (channel, sha256, page) DO NOTHING
+             RETURNING id, channel
+         ), queued AS (
+             INSERT INTO outbox (source_id, channel, payload, created_at)
+             SELECT id, channel, $13, now() FROM stored
+         ), logged AS (
+             INSERT INTO source_events (source_id, at, kind, message)
+             SELECT id, now(), $14, $6 FROM stored
+         )
+         SELECT id FROM stored",
+        source.id.0,
+        source.channel.as_str(),
+        source.sha256,
+        source.media_type,
+        size,
+        source.original_name,
+        source.received_at,
+        source.caller_ref,
+        source.urn.as_ref().map(Urn::as_str),
+        source.batch,
+        page(source.page)?,
+        original,
+        payload,
+        EventKind::Ingested.as_str(),
     )
-    .execute(&mut **tx)
+    .fetch_optional(&mut *db)
     .await?;
-    Ok(())
+    if inserted.is_some() {
+        return Ok(Intake::Accepted(source.id));
+    }
+    // Already there. Read in a statement of its own: one that committed
+    // while this one waited on the unique key is not in this one's snapshot.
+    let id = sqlx::query_scalar!(
+        "SELECT id FROM sources WHERE channel = $1 AND sha256 = $2 AND page = $3",
+        source.channel.as_str(),
+        source.sha256,
+        page(source.page)?,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Intake::Duplicate(SourceId(id)))
 }
 
 async fn insert_outbox(tx: &mut PgConnection, job: &Job) -> Result<()> {

@@ -245,6 +245,21 @@ impl SqliteStore {
         row.map(|r| source_record(&r)).transpose()
     }
 
+    pub(crate) async fn source_with_original(
+        &self,
+        id: SourceId,
+    ) -> Result<Option<(SourceRecord, Option<Vec<u8>>)>> {
+        let row = sqlx::query(
+            "SELECT s.*, b.bytes AS original_bytes
+             FROM sources s LEFT JOIN blobs b ON b.sha256 = s.sha256 WHERE s.id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((source_record(&r)?, r.try_get("original_bytes")?)))
+            .transpose()
+    }
+
     pub(crate) async fn source_by_batch(
         &self,
         channel: Channel,
