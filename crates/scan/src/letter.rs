@@ -13,6 +13,7 @@ use crate::load;
 use crate::ocr::{self, Word};
 use crate::reader::{BallotScanner, PageReading, OCR_DPI};
 use crate::render::png_bytes;
+use crate::sheet;
 use image::imageops::FilterType;
 use image::GrayImage;
 use recueil_core::engine::PageKind;
@@ -28,8 +29,7 @@ impl BallotScanner {
         page: u32,
     ) -> Result<PageReading, ScanError> {
         let mut out = PageReading::empty(page, PageKind::NotAForm);
-        let prepared = prepare(img);
-        let read = self.read_prepared(img, &prepared)?;
+        let (read, prepared) = self.read_sheet(img)?;
         out.text = read.text.trim().to_owned();
         out.confidence = read.confidence;
         out.review_reasons.clear();
@@ -62,7 +62,7 @@ impl BallotScanner {
             ))
         } else if read.on_a_table {
             Some(
-                "the sheet was photographed on a table: a photographed letter's reading is not published unchecked"
+                "the sheet was photographed on a table and its edges were not found: read in perspective, its reading is not published unchecked"
                     .into(),
             )
         } else if read.coverage < LETTER_MIN_COVERAGE {
@@ -152,6 +152,9 @@ pub struct TextReading {
     pub coverage: f32,
     /// The sheet lies on a table, photographed (see [`crate::on_a_table`]).
     pub on_a_table: bool,
+    /// The page was a sheet photographed on a table, found and
+    /// straightened before it was read (`crates/scan/src/sheet.rs`).
+    pub straightened: bool,
     pub words: Vec<Word>,
     pub needs_review: bool,
 }
@@ -161,7 +164,31 @@ impl BallotScanner {
     /// tesseract's automatic layout analysis (columns, headings, blocks in
     /// reading order).
     pub fn read_text_page(&self, img: &GrayImage) -> Result<TextReading, ScanError> {
-        self.read_prepared(img, &prepare(img))
+        Ok(self.read_sheet(img)?.0)
+    }
+
+    /// Reads a free page, straightened first when it is a sheet
+    /// photographed on a table (see [`crate::sheet`]); of the ways up a
+    /// straightened sheet may stand, the reading with the higher
+    /// confidence is kept.
+    fn read_sheet(&self, img: &GrayImage) -> Result<(TextReading, Prepared), ScanError> {
+        let Some(sheets) = sheet::straighten(img) else {
+            let prepared = prepare(img);
+            return Ok((self.read_prepared(img, &prepared)?, prepared));
+        };
+        let mut best: Option<(TextReading, Prepared)> = None;
+        for sheet in &sheets {
+            let prepared = prepare(sheet);
+            let mut read = self.read_prepared(sheet, &prepared)?;
+            read.straightened = true;
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| read.confidence > b.confidence)
+            {
+                best = Some((read, prepared));
+            }
+        }
+        Ok(best.expect("straighten gives at least one sheet"))
     }
 
     fn read_prepared(&self, img: &GrayImage, page: &Prepared) -> Result<TextReading, ScanError> {
@@ -174,6 +201,7 @@ impl BallotScanner {
             plausible: ocr.plausible,
             coverage: coverage(page, &ocr.words),
             on_a_table: on_a_table(img),
+            straightened: false,
             words: ocr.words,
         };
         read.needs_review = read.text.trim().is_empty() || self.publication(&read).is_some();
@@ -330,10 +358,12 @@ fn coverage(page: &Prepared, words: &[Word]) -> f32 {
 /// Whether the sheet lies on a table: most of the image's outer band (a
 /// thirtieth of each side) is at least a fifth darker than the paper at
 /// the image's centre. A scan's border is the sheet, the scanner's lid or
-/// a thin dark edge; a phone photo's is the table. Photographed letters
-/// are read in perspective, with the table's grain around them: on the
-/// generated ones (`recueil eval ballots --letter-photos N`) readings at
-/// confidence 0.92-0.94 had lines left out or out of order (CER 14-46 %).
+/// a thin dark edge; a phone photo's is the table. A photographed sheet
+/// is straightened before it is read (see `crate::sheet`); one whose
+/// edges are not found is read in perspective, with the table's grain
+/// around it, and is not published unchecked: on the generated ones
+/// (`recueil eval ballots --letter-photos N`) such readings at confidence
+/// 0.92-0.94 had lines left out or out of order (CER 14-46 %).
 pub fn on_a_table(img: &GrayImage) -> bool {
     let (w, h) = img.dimensions();
     let k = (w.max(h) as f32 / 400.0).max(1.0);

@@ -7,6 +7,9 @@
 //!          orientation by quarter turns) -> not a form? never guessed
 //!       -> tick boxes (interior ink) -> QR urn -> frame crop, rules removed
 //!       -> tesseract (one per thread) -> confidence -> needs_review
+//! not a form (a letter) -> photographed on a table? the sheet's corners
+//!          found and the perspective undone (`sheet`) -> prepared, read
+//!          whole -> published only by the free-page rule (`letter`)
 //! ```
 //!
 //! The crate also prints the form (`render_form`) and generates the
@@ -24,6 +27,7 @@ mod ocr;
 mod picture;
 mod reader;
 mod render;
+mod sheet;
 mod ticks;
 
 pub use error::ScanError;
