@@ -209,6 +209,22 @@ impl BallotScanner {
     }
 }
 
+/// The image a free page is read from, given the page and its luma
+/// `grey`: the ink's own colours (see `load::ink_grey`), unless the page
+/// is a sheet photographed on a table. There the table's colours would be
+/// taken for the ink's (black type on a photo came out white), so it is
+/// read from its light, as forms are.
+pub(crate) fn free_page_image<'a>(
+    page: &'a load::ColourPage,
+    grey: &'a GrayImage,
+) -> std::borrow::Cow<'a, GrayImage> {
+    if sheet::photographed(grey) {
+        std::borrow::Cow::Borrowed(grey)
+    } else {
+        page.text_grey()
+    }
+}
+
 /// Prepares a free page for OCR: the paper flattened to white (grey
 /// paper, uneven light, a scanner's shading), speckle removed by a 3 x 3
 /// median, the contrast stretched from the ink's darkness to the paper's,

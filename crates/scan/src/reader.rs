@@ -203,14 +203,9 @@ impl BallotScanner {
         let loaded = load::load_colour_page(bytes, name, page)?;
         let grey = loaded.grey();
         let reading = match analyze::analyse(&grey) {
-            // A letter is read from its own colours (see `load::ink_grey`),
-            // unless it is a sheet photographed on a table: the table's
-            // colours would be taken for the ink's (black type on a photo
-            // came out white), so it is read from its light, as forms are.
-            Layout::NotAForm if crate::sheet::photographed(&grey) => {
-                self.read_other_page(&grey, page.max(1))?
+            Layout::NotAForm => {
+                self.read_other_page(&crate::letter::free_page_image(&loaded, &grey), page.max(1))?
             }
-            Layout::NotAForm => self.read_other_page(&loaded.text_grey(), page.max(1))?,
             layout => self.read_layout(&grey, layout, page.max(1))?,
         };
         tracing::debug!(

@@ -360,7 +360,8 @@ pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, Sc
             let name = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
             let page = crate::load::load_colour_page(&bytes, &name, 1)?;
-            let read = scanner.read_text_page(&page.text_grey())?;
+            let grey = page.grey();
+            let read = scanner.read_text_page(&crate::letter::free_page_image(&page, &grey))?;
             let gt_path = path.with_extension("gt.txt");
             let gt = std::fs::read_to_string(&gt_path)
                 .map_err(|e| ScanError::Io(format!("{}: {e}", gt_path.display())))?;
