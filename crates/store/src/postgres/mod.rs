@@ -875,9 +875,7 @@ async fn ingest_page(
 ) -> Result<Intake> {
     let size = i64::try_from(source.size)
         .map_err(|_| StoreError::Invalid(format!("size {} too large", source.size)))?;
-    let payload: serde_json::Value =
-        serde_json::from_slice(&Job::new(source.id, source.channel).to_wire())
-            .expect("a job serialises to JSON");
+    let payload = outbox_payload(&Job::new(source.id, source.channel));
     let inserted = sqlx::query_scalar!(
         "WITH original AS (
              INSERT INTO blobs (sha256, bytes, size, created_at)
@@ -931,9 +929,13 @@ async fn ingest_page(
     Ok(Intake::Duplicate(SourceId(id)))
 }
 
+/// A job as the outbox's `jsonb` payload: its wire form, parsed.
+fn outbox_payload(job: &Job) -> serde_json::Value {
+    serde_json::from_slice(&job.to_wire()).expect("a job serialises to JSON")
+}
+
 async fn insert_outbox(tx: &mut PgConnection, job: &Job) -> Result<()> {
-    let payload: serde_json::Value =
-        serde_json::from_slice(&job.to_wire()).expect("a job serialises to JSON");
+    let payload = outbox_payload(job);
     sqlx::query!(
         "INSERT INTO outbox (source_id, channel, payload, created_at) VALUES ($1, $2, $3, now())",
         job.source_id.0,
