@@ -133,9 +133,11 @@ async fn exactly_once(db: TestDb, queue: Queue) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exactly_once_postgres_rabbitmq() {
-    let broker = TestBroker::new(5);
+/// [`exactly_once`] on PostgreSQL and RabbitMQ, the consumers taking up to
+/// `prefetch` deliveries as one batch; the queue is left empty.
+async fn exactly_once_postgres_rabbitmq_with(prefetch: u16) {
+    let mut broker = TestBroker::new(5);
+    broker.config.prefetch = prefetch;
     let queue = Queue::amqp(&broker.url, broker.config.clone())
         .await
         .unwrap();
@@ -146,6 +148,115 @@ async fn exactly_once_postgres_rabbitmq() {
             .await,
         0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_postgres_rabbitmq() {
+    exactly_once_postgres_rabbitmq_with(1).await;
+}
+
+/// The same with consumers taking their deliveries four at a time: the
+/// attempts and the contributions of a batch written in one statement each,
+/// and the job delivered twice possibly twice in one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_postgres_rabbitmq_in_batches() {
+    exactly_once_postgres_rabbitmq_with(4).await;
+}
+
+/// A batch of deliveries is answered one by one, in its order: each source
+/// begun with its bytes, a done one and an unknown one told apart; a batch
+/// of contributions stores each once, a redelivered one not again, and a
+/// reviewer's image shared by two is kept once. A source twice in one batch
+/// is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_answered_source_by_source() {
+    use recueil_store::Begun;
+    for db in TestDb::both().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        let first = ingest(&store, "premier").await;
+        let second = ingest(&store, "second").await;
+        let done = ingest(&store, "déjà fait").await;
+        let unknown = SourceId(uuid::Uuid::new_v4());
+        let engine = recueil_core::EngineInfo {
+            name: "test".into(),
+            version: "1".into(),
+        };
+        let contribution = |id: SourceId| {
+            let store = store.clone();
+            let engine = engine.clone();
+            async move {
+                let record = store.source(id).await.unwrap().unwrap();
+                let mut c = recueil_core::Contribution::new(&record.source, engine, false);
+                c.status = Status::NeedsReview;
+                c.review_image = Some(b"the same crop".to_vec());
+                c
+            }
+        };
+        store.begin_attempt(done, 1).await.unwrap();
+        assert!(store
+            .record_contribution(&contribution(done).await)
+            .await
+            .unwrap());
+
+        let answers = store
+            .begin_attempts(&[(first, 1), (done, 2), (unknown, 1), (second, 3)])
+            .await
+            .unwrap();
+        let answers: Vec<Begun> = answers.into_iter().map(Result::unwrap).collect();
+        for (answer, id, script) in [
+            (&answers[0], first, "premier"),
+            (&answers[3], second, "second"),
+        ] {
+            let Begun::Proceed { source, original } = answer else {
+                panic!("{id} not begun: {answer:?} ({})", db.url);
+            };
+            assert_eq!(source.source.id, id);
+            assert_eq!(source.state, SourceState::Processing);
+            assert_eq!(source.attempts, 1);
+            assert_eq!(original.as_deref(), Some(&wav(script)[..]), "{}", db.url);
+        }
+        assert!(matches!(answers[1], Begun::AlreadyDone), "{:?}", answers[1]);
+        assert!(
+            matches!(answers[2], Begun::UnknownSource),
+            "{:?}",
+            answers[2]
+        );
+
+        let (a, b, again) = (
+            contribution(first).await,
+            contribution(second).await,
+            contribution(done).await,
+        );
+        assert_eq!(
+            store.record_contributions(&[&a, &again, &b]).await.unwrap(),
+            [true, false, true],
+            "{}",
+            db.url
+        );
+        for id in [first, second, done] {
+            assert_eq!(
+                store.source(id).await.unwrap().unwrap().state,
+                SourceState::Done
+            );
+            assert_eq!(
+                store.review_image(id).await.unwrap().as_deref(),
+                Some(&b"the same crop"[..])
+            );
+        }
+        assert_eq!(contributions(&store).await, 3, "{}", db.url);
+
+        let third = ingest(&store, "troisième").await;
+        assert!(store
+            .begin_attempts(&[(third, 1), (third, 2)])
+            .await
+            .is_err());
+        let c = contribution(third).await;
+        assert!(store.record_contributions(&[&c, &c]).await.is_err());
+        assert_eq!(
+            store.source(third).await.unwrap().unwrap().state,
+            SourceState::Queued
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

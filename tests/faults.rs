@@ -127,7 +127,15 @@ impl Rig {
         }
     }
 
+    /// Starts a worker process. Every other one takes its deliveries four
+    /// at a time (prefetch 4: its attempts and contributions written as
+    /// batches), the rest one at a time, so that both ways are killed.
     fn spawn_worker(&mut self) {
+        let prefetch = if (self.kills + self.workers.len()).is_multiple_of(2) {
+            1
+        } else {
+            4
+        };
         let env = [
             ("RECUEIL_TEST_DB", self.db.url.clone()),
             ("RECUEIL_TEST_PREFIX", self.broker.config.prefix.clone()),
@@ -135,6 +143,7 @@ impl Rig {
                 "RECUEIL_TEST_LIMIT",
                 self.broker.config.delivery_limit.to_string(),
             ),
+            ("RECUEIL_TEST_PREFETCH", prefetch.to_string()),
         ];
         self.workers.push(child::spawn("amqp-worker", &env));
     }

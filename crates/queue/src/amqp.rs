@@ -20,7 +20,7 @@
 
 use crate::topology::Arg;
 use crate::{Delivery, DeliveryHandle, Depth, QueueConfig, QueueError};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
@@ -182,7 +182,7 @@ impl AmqpConsumer {
 
     pub async fn next(&mut self) -> Delivery {
         loop {
-            let Some((link, consumer)) = self.open.as_mut() else {
+            let Some((_, consumer)) = self.open.as_mut() else {
                 match self.subscribe().await {
                     Ok(open) => {
                         tracing::info!(queue = %self.config.work_queue(self.channel), "consuming again after reconnection");
@@ -197,27 +197,51 @@ impl AmqpConsumer {
                 }
                 continue;
             };
-            match consumer.next().await {
-                Some(Ok(delivery)) => {
-                    let count = delivery_count(&delivery);
-                    return Delivery {
-                        payload: delivery.data,
-                        count,
-                        handle: DeliveryHandle::Amqp(AmqpHandle {
-                            acker: delivery.acker,
-                            channel: link.channel.clone(),
-                            retry_queue_of: self.config.clone(),
-                        }),
-                    };
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "consumer lost its connection; reconnecting");
-                    self.open = None;
-                }
-                None => {
-                    tracing::warn!("consumer cancelled by the broker; resubscribing");
-                    self.open = None;
-                }
+            let next = consumer.next().await;
+            if let Some(delivery) = self.settle_next(next) {
+                return delivery;
+            }
+        }
+    }
+
+    /// A delivery the broker has already sent (within the prefetch), without
+    /// waiting; `None` when there is none, or the link is down (the next
+    /// [`AmqpConsumer::next`] reconnects).
+    pub fn ready(&mut self) -> Option<Delivery> {
+        let (_, consumer) = self.open.as_mut()?;
+        let next = consumer.next().now_or_never()?;
+        self.settle_next(next)
+    }
+
+    /// Turns what the consumer stream gave into a delivery, or forgets the
+    /// link when the stream says it is gone.
+    fn settle_next(
+        &mut self,
+        next: Option<Result<lapin::message::Delivery, lapin::Error>>,
+    ) -> Option<Delivery> {
+        match next {
+            Some(Ok(delivery)) => {
+                let (link, _) = self.open.as_ref()?;
+                let count = delivery_count(&delivery);
+                Some(Delivery {
+                    payload: delivery.data,
+                    count,
+                    handle: DeliveryHandle::Amqp(AmqpHandle {
+                        acker: delivery.acker,
+                        channel: link.channel.clone(),
+                        retry_queue_of: self.config.clone(),
+                    }),
+                })
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "consumer lost its connection; reconnecting");
+                self.open = None;
+                None
+            }
+            None => {
+                tracing::warn!("consumer cancelled by the broker; resubscribing");
+                self.open = None;
+                None
             }
         }
     }

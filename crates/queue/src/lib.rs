@@ -181,6 +181,17 @@ impl Consumer {
             Consumer::Memory(c) => c.next().await,
         }
     }
+
+    /// A delivery that is already in hand, without waiting: one the broker
+    /// has sent within the prefetch (AMQP), or one that is queued (in
+    /// process). How a worker takes a batch of what is there without
+    /// holding a job back for one that is not.
+    pub fn ready(&mut self) -> Option<Delivery> {
+        match self {
+            Consumer::Amqp(c) => c.ready(),
+            Consumer::Memory(c) => c.ready(),
+        }
+    }
 }
 
 /// One message in hand. Answer it with exactly one of [`Delivery::ack`],

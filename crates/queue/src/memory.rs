@@ -163,6 +163,11 @@ impl MemoryConsumer {
         }
     }
 
+    /// A delivery that is ready now, without waiting.
+    pub fn ready(&mut self) -> Option<Delivery> {
+        self.take()
+    }
+
     fn take(&self) -> Option<Delivery> {
         let mut state = self.shared.state();
         while let Some(mut message) = state.ready.get_mut(&self.channel)?.pop_front() {

@@ -45,6 +45,20 @@ macro_rules! dispatch {
     };
 }
 
+/// A batch names each source once: one row per source in each statement,
+/// and one answer per source.
+fn distinct(ids: impl Iterator<Item = SourceId>) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(StoreError::Invalid(format!(
+                "source {id} appears twice in one batch"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub mod people;
 mod postgres;
 pub mod review;
@@ -140,6 +154,38 @@ pub enum Attempt {
     AlreadyDone,
     /// No such source (a message from another installation, or a bug).
     UnknownSource,
+}
+
+/// What a worker may do with one delivery of a batch, decided by
+/// [`Store::begin_attempts`].
+#[derive(Debug, Clone)]
+// The answers of a batch live for one batch, a prefetch's worth of them:
+// the refusals' unused bytes cost nothing worth an allocation per job.
+#[allow(clippy::large_enum_variant)]
+pub enum Begun {
+    /// Go ahead: the source as it stands now (`attempts` counts this one)
+    /// and its original's bytes, `None` once purged.
+    Proceed {
+        source: SourceRecord,
+        original: Option<Vec<u8>>,
+    },
+    /// The contribution is already stored (a redelivery): just acknowledge.
+    AlreadyDone,
+    /// No such source (a message from another installation, or a bug).
+    UnknownSource,
+}
+
+impl Begun {
+    /// The same answer without what the worker loads.
+    pub fn attempt(&self) -> Attempt {
+        match self {
+            Begun::Proceed { source, .. } => Attempt::Proceed {
+                attempt: source.attempts,
+            },
+            Begun::AlreadyDone => Attempt::AlreadyDone,
+            Begun::UnknownSource => Attempt::UnknownSource,
+        }
+    }
 }
 
 /// A contribution's facts, without its words (see
@@ -313,13 +359,6 @@ impl Store {
 
     /// A source and its original's bytes (`None` once purged), read
     /// together: what a worker needs before it runs the engines.
-    pub async fn source_with_original(
-        &self,
-        id: SourceId,
-    ) -> Result<Option<(SourceRecord, Option<Vec<u8>>)>> {
-        dispatch!(self, s => s.source_with_original(id).await)
-    }
-
     /// The first source (by arrival in the store) whose `batch` field is
     /// `batch` on `channel`: how an intake that keeps the sender's own
     /// message id there (the telephony webhook, the Asterisk intake) knows
@@ -343,14 +382,76 @@ impl Store {
     /// [`Store::record_failure`] overwrites it, so a worker killed mid-job
     /// leaves an explanation behind even when nothing else can write one.
     pub async fn begin_attempt(&self, id: SourceId, delivery: u32) -> Result<Attempt> {
-        dispatch!(self, s => s.begin_attempt(id, delivery).await)
+        match &self.inner {
+            Inner::Postgres(s) => {
+                let mut begun = s.begin_attempts(&[(id, delivery)]).await?;
+                begun
+                    .pop()
+                    .unwrap_or(Ok(Begun::UnknownSource))
+                    .map(|b| b.attempt())
+            }
+            Inner::Sqlite(s) => s.begin_attempt(id, delivery).await,
+        }
+    }
+
+    /// [`Store::begin_attempt`] for a batch of deliveries (`(source,
+    /// delivery count)`, each source once), with what the worker needs to
+    /// go ahead: each source and its original's bytes. The answers are in
+    /// the deliveries' order; an answer is an error alone when that
+    /// source's record cannot be read. On PostgreSQL it is one statement
+    /// for the batch (a second when some did not begin); on SQLite, whose
+    /// round trips stay in the process, one call per delivery.
+    pub async fn begin_attempts(
+        &self,
+        deliveries: &[(SourceId, u32)],
+    ) -> Result<Vec<Result<Begun>>> {
+        distinct(deliveries.iter().map(|(id, _)| *id))?;
+        match &self.inner {
+            Inner::Postgres(s) => s.begin_attempts(deliveries).await,
+            Inner::Sqlite(s) => {
+                let mut answers = Vec::with_capacity(deliveries.len());
+                for &(id, delivery) in deliveries {
+                    let answer = match s.begin_attempt(id, delivery).await? {
+                        Attempt::Proceed { .. } => match s.source_with_original(id).await? {
+                            Some((source, original)) => Begun::Proceed { source, original },
+                            None => Begun::UnknownSource,
+                        },
+                        Attempt::AlreadyDone => Begun::AlreadyDone,
+                        Attempt::UnknownSource => Begun::UnknownSource,
+                    };
+                    answers.push(Ok(answer));
+                }
+                Ok(answers)
+            }
+        }
     }
 
     /// Stores the contribution of a source and marks the source done, in one
     /// transaction. Returns `false` when the source already had one (a
     /// redelivery): the stored contribution is left untouched.
     pub async fn record_contribution(&self, c: &Contribution) -> Result<bool> {
-        dispatch!(self, s => s.record_contribution(c).await)
+        Ok(self
+            .record_contributions(&[c])
+            .await?
+            .pop()
+            .unwrap_or(false))
+    }
+
+    /// [`Store::record_contribution`] for a batch (each source once): one
+    /// statement and one commit on PostgreSQL; one transaction per
+    /// contribution on SQLite. The answers are in the batch's order.
+    pub async fn record_contributions(&self, batch: &[&Contribution]) -> Result<Vec<bool>> {
+        distinct(batch.iter().map(|c| c.source_id))?;
+        match &self.inner {
+            Inner::Postgres(s) => s.record_contributions(batch).await,
+            Inner::Sqlite(s) => {
+                let mut answers = Vec::with_capacity(batch.len());
+                for c in batch {
+                    answers.push(s.record_contribution(c).await?);
+                }
+                Ok(answers)
+            }
+        }
     }
 
     /// Records a failure on the source: `retrying` when a delayed retry is

@@ -2,7 +2,7 @@
 //! applied by each backend's SQL.
 //!
 //! A backend never writes a state of its own choosing: it asks a
-//! [`Transition`] which states it may leave from and which it goes to, and
+//! `Transition` (crate-private) which states it may leave from and which it goes to, and
 //! puts both in its `UPDATE … WHERE state IN (…)`. A move that is not allowed
 //! therefore matches no row instead of corrupting the record.
 
@@ -171,10 +171,10 @@ pub(crate) fn unfinished_names() -> Vec<String> {
 /// delivery of the same job (a redelivery racing the commit of a worker
 /// that was killed), or no such source. Every other state is one `Begin`
 /// starts from, so reading one here means the row changed under us.
-pub(crate) fn not_begun(state: Option<&str>) -> crate::Result<crate::Attempt> {
+pub(crate) fn not_begun(state: Option<&str>) -> crate::Result<crate::Begun> {
     match state.map(str::parse::<SourceState>) {
-        None => Ok(crate::Attempt::UnknownSource),
-        Some(Ok(SourceState::Done)) => Ok(crate::Attempt::AlreadyDone),
+        None => Ok(crate::Begun::UnknownSource),
+        Some(Ok(SourceState::Done)) => Ok(crate::Begun::AlreadyDone),
         Some(Ok(other)) => Err(crate::StoreError::Corrupt {
             table: "sources",
             reason: format!("an attempt could not begin from state {other}"),
@@ -189,10 +189,10 @@ mod tests {
 
     #[test]
     fn an_attempt_that_moved_nothing_is_explained_by_the_state_read_after() {
-        assert!(matches!(not_begun(None), Ok(crate::Attempt::UnknownSource)));
+        assert!(matches!(not_begun(None), Ok(crate::Begun::UnknownSource)));
         assert!(matches!(
             not_begun(Some("done")),
-            Ok(crate::Attempt::AlreadyDone)
+            Ok(crate::Begun::AlreadyDone)
         ));
         assert!(not_begun(Some("queued")).is_err());
         assert!(not_begun(Some("paused")).is_err());

@@ -27,7 +27,9 @@ pub const ENTRY: &str = "child_process";
 /// `RECUEIL_TEST_CHILD`: `amqp-worker` (one consumer on the test broker's
 /// voicemail queue) or `embedded` (one run over `RECUEIL_TEST_INBOX`);
 /// `RECUEIL_TEST_DB`: the store; `RECUEIL_TEST_PREFIX` and
-/// `RECUEIL_TEST_LIMIT`: the test broker's queue prefix and delivery limit.
+/// `RECUEIL_TEST_LIMIT`: the test broker's queue prefix and delivery limit;
+/// `RECUEIL_TEST_PREFETCH` (1 unless set): the worker's prefetch, which is
+/// also the most deliveries it takes as one batch.
 pub fn main() {
     let Ok(mode) = std::env::var("RECUEIL_TEST_CHILD") else {
         return;
@@ -43,7 +45,8 @@ pub fn main() {
                     prefix: var("RECUEIL_TEST_PREFIX"),
                     delivery_limit: var("RECUEIL_TEST_LIMIT").parse().expect("limit"),
                     retry_delay: Duration::from_millis(200),
-                    prefetch: 1,
+                    prefetch: std::env::var("RECUEIL_TEST_PREFETCH")
+                        .map_or(1, |p| p.parse().expect("prefetch")),
                 };
                 let queue = Queue::amqp(&crate::amqp_url(), config)
                     .await

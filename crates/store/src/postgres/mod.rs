@@ -11,7 +11,7 @@ mod people;
 use crate::review::{decide, AuditEvent, Filter, PurgeReport, ReviewChange, ReviewError};
 use crate::state::{interrupted, not_begun, unfinished_names, EventKind, SourceState, Transition};
 use crate::{
-    corrupt, Attempt, ContributionFacts, Counts, Intake, OutboxEntry, Result, SourceRecord,
+    corrupt, Begun, ContributionFacts, Counts, Intake, OutboxEntry, Result, SourceRecord,
     StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -153,6 +153,10 @@ fn question_set(numbers: &[i16]) -> Result<QuestionSet> {
 
 fn question_numbers(set: QuestionSet) -> Vec<i16> {
     set.iter().map(|q| i16::from(q.number())).collect()
+}
+
+fn invalid_json(e: serde_json::Error) -> StoreError {
+    StoreError::Invalid(format!("a contribution could not be written as JSON: {e}"))
 }
 
 fn page(p: u32) -> Result<i32> {
@@ -322,44 +326,6 @@ impl PgStore {
         .transpose()
     }
 
-    /// A source and its original's bytes in one round trip (what a worker
-    /// needs before it runs the engines); the bytes are `None` once purged.
-    pub(crate) async fn source_with_original(
-        &self,
-        id: SourceId,
-    ) -> Result<Option<(SourceRecord, Option<Vec<u8>>)>> {
-        let Some(row) = sqlx::query!(
-            "SELECT s.id, s.channel, s.sha256, s.media_type, s.size, s.original_name,
-                    s.received_at, s.caller_ref, s.urn, s.batch, s.page, s.state, s.attempts,
-                    s.last_error, b.bytes AS \"bytes?\"
-             FROM sources s LEFT JOIN blobs b ON b.sha256 = s.sha256
-             WHERE s.id = $1",
-            id.0
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let record = SourceRecord::try_from(SourceRow {
-            id: row.id,
-            channel: row.channel,
-            sha256: row.sha256,
-            media_type: row.media_type,
-            size: row.size,
-            original_name: row.original_name,
-            received_at: row.received_at,
-            caller_ref: row.caller_ref,
-            urn: row.urn,
-            batch: row.batch,
-            page: row.page,
-            state: row.state,
-            attempts: row.attempts,
-            last_error: row.last_error,
-        })?;
-        Ok(Some((record, row.bytes)))
-    }
-
     pub(crate) async fn source_by_batch(
         &self,
         channel: Channel,
@@ -410,114 +376,248 @@ impl PgStore {
         )
     }
 
-    /// One statement in the common case (the source moved to `processing`
-    /// and its `attempt` event written together); a second one only to say
-    /// why nothing moved.
-    pub(crate) async fn begin_attempt(&self, id: SourceId, delivery: u32) -> Result<Attempt> {
+    /// One statement for the whole batch in the common case: the sources
+    /// moved to `processing`, their `attempt` events written, and each
+    /// source read back with its original's bytes (what the worker needs
+    /// next); a second one only to say why some did not move.
+    pub(crate) async fn begin_attempts(
+        &self,
+        deliveries: &[(SourceId, u32)],
+    ) -> Result<Vec<Result<Begun>>> {
         let t = Transition::Begin;
         let started = crate::time::format_ts(Utc::now());
-        let attempts = sqlx::query_scalar!(
-            "WITH begun AS (
-                 UPDATE sources SET state = $2, attempts = attempts + 1, last_error = $3,
-                     updated_at = now()
-                 WHERE id = $1 AND state = ANY($4)
-                   AND NOT EXISTS (SELECT 1 FROM contributions WHERE source_id = $1)
-                 RETURNING id, attempts
+        let ids: Vec<Uuid> = deliveries.iter().map(|(id, _)| id.0).collect();
+        let last_errors: Vec<String> = deliveries
+            .iter()
+            .map(|(_, d)| interrupted(*d, &started))
+            .collect();
+        let messages: Vec<String> = deliveries
+            .iter()
+            .map(|(_, d)| format!("delivery {d}"))
+            .collect();
+        let rows = sqlx::query!(
+            "WITH batch AS (
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[])
+                     AS b(id, last_error, message)
+             ), begun AS (
+                 UPDATE sources s SET state = $4, attempts = s.attempts + 1,
+                     last_error = b.last_error, updated_at = now()
+                 FROM batch b
+                 WHERE s.id = b.id AND s.state = ANY($5)
+                   AND NOT EXISTS (SELECT 1 FROM contributions c WHERE c.source_id = s.id)
+                 RETURNING s.id, s.channel, s.sha256, s.media_type, s.size, s.original_name,
+                     s.received_at, s.caller_ref, s.urn, s.batch, s.page, s.state, s.attempts,
+                     s.last_error, b.message
              ), logged AS (
                  INSERT INTO source_events (source_id, at, kind, message)
-                 SELECT id, now(), $5, $6 FROM begun
+                 SELECT id, now(), $6, message FROM begun
              )
-             SELECT attempts FROM begun",
-            id.0,
+             SELECT g.id AS \"id!\", g.channel AS \"channel!\", g.sha256 AS \"sha256!\",
+                    g.media_type AS \"media_type!\", g.size AS \"size!\",
+                    g.original_name AS \"original_name!\", g.received_at AS \"received_at!\",
+                    g.caller_ref, g.urn, g.batch, g.page AS \"page!\", g.state AS \"state!\",
+                    g.attempts AS \"attempts!\", g.last_error, o.bytes AS \"bytes?\"
+             FROM begun g LEFT JOIN blobs o ON o.sha256 = g.sha256",
+            &ids,
+            &last_errors,
+            &messages,
             t.to().as_str(),
-            interrupted(delivery, &started),
             &t.starting_names(),
             EventKind::Attempt.as_str(),
-            format!("delivery {delivery}"),
         )
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        if let Some(attempts) = attempts {
-            return Ok(Attempt::Proceed {
-                attempt: u32::try_from(attempts).map_err(corrupt("sources"))?,
+        let mut begun = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let source = SourceRecord::try_from(SourceRow {
+                id: row.id,
+                channel: row.channel,
+                sha256: row.sha256,
+                media_type: row.media_type,
+                size: row.size,
+                original_name: row.original_name,
+                received_at: row.received_at,
+                caller_ref: row.caller_ref,
+                urn: row.urn,
+                batch: row.batch,
+                page: row.page,
+                state: row.state,
+                attempts: row.attempts,
+                last_error: row.last_error,
             });
+            begun.insert(
+                row.id,
+                source.map(|source| Begun::Proceed {
+                    source,
+                    original: row.bytes,
+                }),
+            );
         }
-        // No row moved: the job is done (its contribution is stored), or
-        // there is no such source. A statement of its own reads the answer:
-        // when another delivery of the job committed while the UPDATE above
-        // waited for its row lock (a worker SIGKILLed while its COMMIT was
-        // in flight: the server completes it after the broker has already
-        // handed the message on), the UPDATE saw the new state, but the
-        // rest of its statement still had the old snapshot.
-        let row = sqlx::query!(
-            "SELECT state, EXISTS (SELECT 1 FROM contributions WHERE source_id = $1) AS \"done!\"
-             FROM sources WHERE id = $1",
-            id.0
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) if row.done => Ok(Attempt::AlreadyDone),
-            row => not_begun(row.map(|r| r.state).as_deref()),
+        let not_begun_ids: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !begun.contains_key(*id))
+            .copied()
+            .collect();
+        if !not_begun_ids.is_empty() {
+            // Some rows did not move: their job is done (its contribution is
+            // stored), or there is no such source. A statement of its own
+            // reads the answer: when another delivery of the job committed
+            // while the UPDATE above waited for its row lock (a worker
+            // SIGKILLed while its COMMIT was in flight: the server completes
+            // it after the broker has already handed the message on), the
+            // UPDATE saw the new state, but the rest of its statement still
+            // had the old snapshot.
+            let rows = sqlx::query!(
+                "SELECT b.id AS \"id!\", s.state AS \"state?\",
+                        EXISTS (SELECT 1 FROM contributions c WHERE c.source_id = b.id)
+                            AS \"done!\"
+                 FROM UNNEST($1::uuid[]) AS b(id) LEFT JOIN sources s ON s.id = b.id",
+                &not_begun_ids,
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                let answer = if row.done {
+                    Ok(Begun::AlreadyDone)
+                } else {
+                    not_begun(row.state.as_deref())
+                };
+                begun.insert(row.id, answer);
+            }
         }
+        Ok(ids
+            .iter()
+            .map(|id| {
+                begun.remove(id).unwrap_or_else(|| {
+                    Err(StoreError::Invalid(format!(
+                        "source {id}: the attempt was neither begun nor explained"
+                    )))
+                })
+            })
+            .collect())
     }
 
-    /// The contribution, the source's move to `done`, its event and the
-    /// reviewer's image in one statement: one round trip and one commit.
-    /// A second delivery of the same job stores nothing (`false`).
-    pub(crate) async fn record_contribution(&self, c: &Contribution) -> Result<bool> {
+    /// The contributions of a batch, the sources' moves to `done`, their
+    /// events and the reviewers' images in one statement: one round trip and
+    /// one commit for the batch. A second delivery of a job stores nothing
+    /// (`false` in its place).
+    pub(crate) async fn record_contributions(&self, batch: &[&Contribution]) -> Result<Vec<bool>> {
         let t = Transition::Complete;
-        let image = c.review_image.as_deref();
-        let image_sha = image.map(recueil_core::sha256_hex);
-        let inserted = sqlx::query_scalar!(
-            "WITH image AS (
+        let ids: Vec<Uuid> = batch.iter().map(|c| c.source_id.0).collect();
+        let column = |f: &dyn Fn(&Contribution) -> String| -> Vec<String> {
+            batch.iter().map(|c| f(c)).collect()
+        };
+        let json = |f: &dyn Fn(&Contribution) -> serde_json::Result<String>| {
+            batch
+                .iter()
+                .map(|c| f(c))
+                .collect::<serde_json::Result<Vec<String>>>()
+        };
+        let channels = column(&|c| c.channel.as_str().to_owned());
+        // `smallint[]` literals: a column of arrays cannot be unnested from
+        // an array of arrays (PostgreSQL's arrays are rectangular).
+        let questions = column(&|c| {
+            let numbers: Vec<String> = question_numbers(c.questions)
+                .iter()
+                .map(i16::to_string)
+                .collect();
+            format!("{{{}}}", numbers.join(","))
+        });
+        let evidence = json(&|c| serde_json::to_string(&c.evidence)).map_err(invalid_json)?;
+        let texts = column(&|c| c.text.clone());
+        let raw_texts = column(&|c| c.raw_text.clone());
+        let languages: Vec<Option<String>> = batch.iter().map(|c| c.language.clone()).collect();
+        let confidences: Vec<f32> = batch.iter().map(|c| c.confidence).collect();
+        let statuses = column(&|c| c.status.as_str().to_owned());
+        let received: Vec<DateTime<Utc>> = batch.iter().map(|c| c.received_at).collect();
+        let processed: Vec<DateTime<Utc>> = batch.iter().map(|c| c.processed_at).collect();
+        let urns: Vec<Option<String>> = batch
+            .iter()
+            .map(|c| c.urn.as_ref().map(|u| u.as_str().to_owned()))
+            .collect();
+        let engines = column(&|c| c.engine.name.clone());
+        let versions = column(&|c| c.engine.version.clone());
+        let late: Vec<bool> = batch.iter().map(|c| c.late).collect();
+        let redactions = json(&|c| serde_json::to_string(&c.redactions)).map_err(invalid_json)?;
+        let segments = json(&|c| serde_json::to_string(&c.segments)).map_err(invalid_json)?;
+        let lines = json(&|c| serde_json::to_string(&c.lines)).map_err(invalid_json)?;
+        let images: Vec<Option<&[u8]>> = batch.iter().map(|c| c.review_image.as_deref()).collect();
+        let image_shas: Vec<Option<String>> = images
+            .iter()
+            .map(|i| i.map(recueil_core::sha256_hex))
+            .collect();
+        let rows = sqlx::query!(
+            "WITH batch AS (
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::real[], $9::text[], $10::timestamptz[],
+                     $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::bool[],
+                     $16::text[], $17::text[], $18::text[], $19::text[], $20::bytea[])
+                 AS b(source_id, channel, questions, evidence, text, raw_text, language,
+                      confidence, status, received_at, processed_at, urn, engine,
+                      engine_version, late, redactions, segments, lines, image_sha, image)
+             ), image AS (
                  INSERT INTO blobs (sha256, bytes, size, created_at)
-                 SELECT $19, $20::bytea, length($20::bytea), now() WHERE $20::bytea IS NOT NULL
+                 SELECT DISTINCT ON (image_sha) image_sha, image, length(image), now()
+                 FROM batch WHERE image IS NOT NULL
                  ON CONFLICT (sha256) DO NOTHING
              ), stored AS (
                  INSERT INTO contributions (source_id, channel, questions, evidence, text,
                      raw_text, language, confidence, status, received_at, processed_at, urn,
                      engine, engine_version, late, redactions, segments, lines,
                      review_image_sha256, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                         $17, $18, $19, now())
+                 SELECT source_id, channel, questions::smallint[], evidence::jsonb, text,
+                        raw_text, language, confidence, status, received_at, processed_at, urn,
+                        engine, engine_version, late, redactions::jsonb, segments::jsonb,
+                        lines::jsonb, image_sha, now()
+                 FROM batch
                  ON CONFLICT (source_id) DO NOTHING
-                 RETURNING source_id
+                 RETURNING source_id, status
              ), moved AS (
-                 UPDATE sources SET state = $21, last_error = NULL, updated_at = now()
-                 WHERE id = $1 AND state = ANY($22)
+                 UPDATE sources s SET state = $21, last_error = NULL, updated_at = now()
+                 FROM batch b
+                 WHERE s.id = b.source_id AND s.state = ANY($22)
              ), logged AS (
                  INSERT INTO source_events (source_id, at, kind, message)
-                 SELECT source_id, now(), $23, $9 FROM stored
+                 SELECT source_id, now(), $23, status FROM stored
              )
-             SELECT EXISTS (SELECT 1 FROM stored) AS \"inserted!\"",
-            c.source_id.0,
-            c.channel.as_str(),
-            &question_numbers(c.questions),
-            Json(&c.evidence) as _,
-            c.text,
-            c.raw_text,
-            c.language,
-            c.confidence,
-            c.status.as_str(),
-            c.received_at,
-            c.processed_at,
-            c.urn.as_ref().map(Urn::as_str),
-            c.engine.name,
-            c.engine.version,
-            c.late,
-            Json(&c.redactions) as _,
-            Json(&c.segments) as _,
-            Json(&c.lines) as _,
-            image_sha,
-            image,
+             SELECT b.source_id AS \"source_id!\",
+                    EXISTS (SELECT 1 FROM stored WHERE stored.source_id = b.source_id)
+                        AS \"inserted!\"
+             FROM batch b",
+            &ids,
+            &channels,
+            &questions,
+            &evidence,
+            &texts,
+            &raw_texts,
+            &languages as &[Option<String>],
+            &confidences,
+            &statuses,
+            &received,
+            &processed,
+            &urns as &[Option<String>],
+            &engines,
+            &versions,
+            &late,
+            &redactions,
+            &segments,
+            &lines,
+            &image_shas as &[Option<String>],
+            &images as &[Option<&[u8]>],
             t.to().as_str(),
             &t.starting_names(),
             EventKind::Contribution.as_str(),
         )
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(inserted)
+        let inserted: std::collections::HashMap<Uuid, bool> = rows
+            .into_iter()
+            .map(|r| (r.source_id, r.inserted))
+            .collect();
+        Ok(ids
+            .iter()
+            .map(|id| inserted.get(id).copied().unwrap_or(false))
+            .collect())
     }
 
     pub(crate) async fn record_failure(

@@ -334,7 +334,7 @@ impl SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await?;
             tx.rollback().await?;
-            return not_begun(state.as_deref());
+            return not_begun(state.as_deref()).map(|refused| refused.attempt());
         };
         insert_event(
             &mut tx,
