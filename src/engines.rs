@@ -97,6 +97,12 @@ fn classifier(
     Ok(Arc::new(classifier))
 }
 
+/// The letter bundle intake makes of sheets scanned apart
+/// ([`recueil_scan::bundle`]).
+pub fn bundle_letter(files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
+    recueil_scan::bundle(files).map_err(|e| e.to_string())
+}
+
 /// How intake splits a scan: one source per page of a batch of forms, one
 /// source for a letter of several sheets (`recueil_scan::file_layout`).
 pub fn scan_pages(bytes: &[u8], name: &str) -> Result<Split, String> {

@@ -304,3 +304,56 @@ fn ballots_watch_takes_complete_scans_and_reports_real_totals() {
     let neither = recueil(&db, &["ingest", "ballots"]);
     assert_eq!(neither.status.code(), Some(2), "{}", text(&neither));
 }
+
+/// `ingest ballots --letter`: the sheets of one letter scanned as separate
+/// files become one source (their bundle), taken once; a file that is not
+/// a scan refuses the letter by its name.
+#[test]
+fn ballots_letter_sheets_are_one_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let sheet = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (p1, p2) = (sheet("p1.png", &png("1")), sheet("p2.png", &png("2")));
+    let notes = sheet("notes.txt", b"pas un scan");
+
+    let once = recueil(&db, &["ingest", "ballots", "--letter", &p1, &p2]);
+    assert!(once.status.success(), "{}", text(&once));
+    assert!(
+        text(&once).contains("1 ingested, 0 already there, 0 refused"),
+        "{}",
+        text(&once)
+    );
+    assert!(
+        text(&once).contains("p1.png (first of a letter of 2 sheets)"),
+        "{}",
+        text(&once)
+    );
+    let again = recueil(&db, &["ingest", "ballots", "--letter", &p1, &p2]);
+    assert!(
+        text(&again).contains("0 ingested, 1 already there, 0 refused"),
+        "{}",
+        text(&again)
+    );
+    let refused = recueil(&db, &["ingest", "ballots", "--letter", &p1, &notes]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("notes.txt") && text(&refused).contains("1 refused"),
+        "{}",
+        text(&refused)
+    );
+    let watch = recueil(
+        &db,
+        &[
+            "ingest",
+            "ballots",
+            "--letter",
+            "--watch",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(watch.status.code(), Some(2), "{}", text(&watch));
+}

@@ -4,7 +4,7 @@ use crate::config::Settings;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use recueil_core::{Channel, Urn};
-use recueil_pipeline::intake::{ingest_file, Arrival};
+use recueil_pipeline::intake::{ingest_file, ingest_letter, Arrival};
 use recueil_pipeline::relay::relay_pending;
 use recueil_store::{Intake, Store};
 use std::path::{Path, PathBuf};
@@ -34,6 +34,11 @@ pub enum IngestCommand {
         /// takes the folder's name as its urn.
         #[arg(long, value_name = "DIR")]
         watch: Option<PathBuf>,
+        /// The files are the sheets of one letter, scanned apart, in
+        /// reading order: one contribution, the sheets' texts in order
+        /// (the files are kept byte for byte in one bundle).
+        #[arg(long, conflicts_with = "watch")]
+        letter: bool,
         /// The urn the forms were taken from.
         #[arg(long)]
         urn: Option<Urn>,
@@ -122,6 +127,7 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
         }
         IngestCommand::Ballots {
             files,
+            letter,
             urn,
             batch,
             received_at,
@@ -132,7 +138,21 @@ pub async fn run(command: IngestCommand, settings: &Settings) -> anyhow::Result<
             a.batch = batch;
             a.received_at = received_at;
             a.paginate = Some(crate::engines::scan_pages);
-            ingest_files(&store, &files, &a, true).await?
+            if letter {
+                let mut tally = Tally::default();
+                let outcome =
+                    ingest_letter(&store, &files, &a, crate::engines::bundle_letter).await;
+                let first = files.first().map(PathBuf::as_path).unwrap_or(Path::new(""));
+                let letter = PathBuf::from(format!(
+                    "{} (first of a letter of {} sheets)",
+                    first.display(),
+                    files.len()
+                ));
+                println!("{}", report(outcome, &letter, &mut tally)?);
+                tally
+            } else {
+                ingest_files(&store, &files, &a, true).await?
+            }
         }
         IngestCommand::Asterisk {
             spool,
@@ -212,7 +232,16 @@ async fn ingest_one(
     arrival: &Arrival,
     tally: &mut Tally,
 ) -> anyhow::Result<String> {
-    Ok(match ingest_file(store, path, arrival).await {
+    report(ingest_file(store, path, arrival).await, path, tally)
+}
+
+/// What intake did with one file (or one letter's sheets), as printed.
+fn report(
+    outcome: Result<Vec<Intake>, recueil_pipeline::intake::IntakeError>,
+    path: &Path,
+    tally: &mut Tally,
+) -> anyhow::Result<String> {
+    Ok(match outcome {
         Ok(intakes) => {
             let paged = intakes.len() > 1;
             let lines: Vec<String> = intakes

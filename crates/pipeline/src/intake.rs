@@ -89,6 +89,62 @@ pub async fn ingest_file(
     ingest_bytes(store, path, &bytes, arrival).await
 }
 
+/// Bundles the sheets of one letter, scanned as separate files and given in
+/// reading order, into one file that keeps each byte for byte (the scan
+/// reader's `bundle`), or says why it cannot (a message naming the file).
+pub type Bundle = fn(&[(&str, &[u8])]) -> Result<Vec<u8>, String>;
+
+/// Ingests the sheets of one letter scanned as separate files (staff mark
+/// them so at intake): each read as [`read_file`] reads a file, bundled by
+/// `bundle` in the order given, and stored as one source, read as one
+/// letter: one contribution with the sheets' texts in order. The bundle is
+/// the source's original; each sheet stays in it as the scanner wrote it.
+pub async fn ingest_letter(
+    store: &Store,
+    paths: &[PathBuf],
+    arrival: &Arrival,
+    bundle: Bundle,
+) -> Result<Vec<Intake>, IntakeError> {
+    let Some(first) = paths.first() else {
+        return Err(IntakeError::Unreadable {
+            path: PathBuf::new(),
+            reason: "a letter needs at least one sheet".to_owned(),
+        });
+    };
+    let mut sheets = Vec::with_capacity(paths.len());
+    let mut total = 0u64;
+    for path in paths {
+        let bytes = read_file(path).await?;
+        total += bytes.len() as u64;
+        if total > MAX_FILE_BYTES {
+            return Err(IntakeError::TooLarge {
+                path: path.to_owned(),
+                size: total,
+                max: MAX_FILE_BYTES,
+            });
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        sheets.push((name, bytes));
+    }
+    let files: Vec<(&str, &[u8])> = sheets
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let bundled = bundle(&files).map_err(|reason| IntakeError::Unreadable {
+        path: first.to_owned(),
+        reason,
+    })?;
+    // The letter is named after its first sheet and how many there are.
+    let name = match sheets.len() {
+        1 => format!("{}.tar", sheets[0].0),
+        n => format!("{}+{}.tar", sheets[0].0, n - 1),
+    };
+    ingest_bytes(store, &first.with_file_name(name), &bundled, arrival).await
+}
+
 /// Reads a file for intake, once and bounded: the size is checked on the
 /// open handle before a byte is read, so a file over [`MAX_FILE_BYTES`] is
 /// refused without being read, and the read itself stops one byte past the

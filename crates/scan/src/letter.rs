@@ -124,8 +124,17 @@ pub struct FileLayout {
 /// letter's pages are all looked at (a form among them makes it a batch).
 /// A page that cannot be decoded makes the file a batch too: its good
 /// pages are then read, and the damaged one fails by itself, by name.
+///
+/// A bundle of separate scans ([`crate::bundle`]) is one letter whatever
+/// its pages look like: the staff who bundled the sheets said so.
 pub fn file_layout(bytes: &[u8], name: &str) -> Result<FileLayout, ScanError> {
     let pages = load::page_count_named(bytes, name)?;
+    if load::sniff(bytes, name)? == load::Kind::Bundle {
+        return Ok(FileLayout {
+            pages,
+            one_letter: true,
+        });
+    }
     let one_letter = pages > 1
         && pages <= MAX_LETTER_PAGES
         && (1..=pages).all(|page| match load::load_page(bytes, name, page) {

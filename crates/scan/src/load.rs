@@ -5,6 +5,13 @@
 //! of pages is refused after counting at most [`MAX_PAGES`] directories, a
 //! PDF image stream is inflated through a reader capped at the size its
 //! dictionary declares.
+//!
+//! A letter whose sheets were scanned as separate files arrives as a
+//! *bundle* ([`bundle`]): the files byte for byte, in order, in a plain
+//! (uncompressed) tar. Its pages are its files' pages, read in place from
+//! the archive's bytes, so every reader of pages (the letter reader, the
+//! console's page pictures) reads a bundle as it reads a multi-page TIFF,
+//! and each sheet stays exactly as the scanner wrote it.
 
 use crate::error::ScanError;
 use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
@@ -25,6 +32,7 @@ pub(crate) enum Kind {
     Jpeg,
     Tiff,
     Pdf,
+    Bundle,
 }
 
 pub(crate) fn sniff(bytes: &[u8], name: &str) -> Result<Kind, ScanError> {
@@ -39,6 +47,8 @@ pub(crate) fn sniff(bytes: &[u8], name: &str) -> Result<Kind, ScanError> {
         Ok(Kind::Tiff)
     } else if find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() {
         Ok(Kind::Pdf)
+    } else if bytes.get(257..262) == Some(b"ustar") {
+        Ok(Kind::Bundle)
     } else {
         Err(ScanError::UnknownFormat { name: name.into() })
     }
@@ -82,6 +92,19 @@ pub fn page_count_named(bytes: &[u8], name: &str) -> Result<u32, ScanError> {
                 }
                 dec.next_image().map_err(|e| corrupt(name, "TIFF", e))?;
                 n += 1;
+            }
+            Ok(n)
+        }
+        Kind::Bundle => {
+            let mut n = 0u32;
+            for (member, file) in bundle_files(bytes, name)? {
+                n += page_count_named(file, &member)?;
+                if n > MAX_PAGES {
+                    return Err(ScanError::TooManyPages {
+                        name: name.into(),
+                        max: MAX_PAGES,
+                    });
+                }
             }
             Ok(n)
         }
@@ -228,7 +251,120 @@ pub fn load_colour_page(bytes: &[u8], name: &str, page: u32) -> Result<ColourPag
         }
         Kind::Tiff => load_tiff_page(bytes, name, index).map(ColourPage::Grey),
         Kind::Pdf => load_pdf_page(bytes, name, index),
+        Kind::Bundle => {
+            let mut before = 0u32;
+            for (member, file) in bundle_files(bytes, name)? {
+                let pages = page_count_named(file, &member)?;
+                if index <= before + pages {
+                    return load_colour_page(file, &member, index - before);
+                }
+                before += pages;
+            }
+            Err(ScanError::NoSuchPage {
+                name: name.into(),
+                page,
+                count: before,
+            })
+        }
     }
+}
+
+/// The most files one bundle may hold: a letter's sheets (see
+/// [`crate::MAX_LETTER_PAGES`]).
+pub const MAX_BUNDLE_FILES: usize = crate::letter::MAX_LETTER_PAGES as usize;
+
+/// Bundles the sheets of one letter, scanned as separate files and given
+/// in reading order, into one file for intake: a plain tar holding each
+/// file byte for byte (no compression, no timestamps: the same sheets make
+/// the same bundle, which intake then knows as a duplicate). Each file must
+/// be a scan the reader decodes (PNG, JPEG, TIFF, PDF); the error names the
+/// one that is not.
+pub fn bundle(files: &[(&str, &[u8])]) -> Result<Vec<u8>, ScanError> {
+    const NAME: &str = "letter bundle";
+    if files.is_empty() {
+        return Err(corrupt(NAME, "bundle", "no sheets to bundle"));
+    }
+    if files.len() > MAX_BUNDLE_FILES {
+        return Err(ScanError::TooManyPages {
+            name: NAME.into(),
+            max: MAX_BUNDLE_FILES as u32,
+        });
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    for (n, (name, bytes)) in files.iter().enumerate() {
+        if sniff(bytes, name)? == Kind::Bundle {
+            return Err(corrupt(
+                name,
+                "bundle",
+                "a bundle cannot hold another bundle",
+            ));
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(&mut header, member_name(n, name), *bytes)
+            .map_err(|e| corrupt(name, "bundle", e))?;
+    }
+    builder.into_inner().map_err(|e| corrupt(NAME, "bundle", e))
+}
+
+/// A member's name in a bundle: its rank, then the file's own name kept to
+/// plain characters (what the console and the errors show).
+fn member_name(n: usize, name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let plain: String = base
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(60)
+        .collect();
+    format!("{:02}-{}", n + 1, plain.trim_start_matches('.'))
+}
+
+/// The files of a bundle in order: each one's name (`BUNDLE: MEMBER`, what
+/// its errors give) and its bytes, sliced from the bundle's own.
+fn bundle_files<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<(String, &'a [u8])>, ScanError> {
+    let mut archive = tar::Archive::new(Cursor::new(bytes));
+    let entries = archive.entries().map_err(|e| corrupt(name, "bundle", e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| corrupt(name, "bundle", e))?;
+        if !entry.header().entry_type().is_file() {
+            return Err(corrupt(
+                name,
+                "bundle",
+                "it holds something other than files",
+            ));
+        }
+        if files.len() >= MAX_BUNDLE_FILES {
+            return Err(ScanError::TooManyPages {
+                name: name.into(),
+                max: MAX_BUNDLE_FILES as u32,
+            });
+        }
+        let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
+        let end = usize::try_from(entry.size())
+            .ok()
+            .and_then(|size| start.checked_add(size))
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| corrupt(name, "bundle", "a file runs past the end (truncated)"))?;
+        let member = format!("{name}: {}", String::from_utf8_lossy(&entry.path_bytes()));
+        let file = &bytes[start..end];
+        if sniff(file, &member)? == Kind::Bundle {
+            return Err(corrupt(
+                &member,
+                "bundle",
+                "a bundle cannot hold another bundle",
+            ));
+        }
+        files.push((member, file));
+    }
+    if files.is_empty() {
+        return Err(corrupt(name, "bundle", "no files"));
+    }
+    Ok(files)
 }
 
 fn limits() -> image::Limits {
