@@ -73,6 +73,7 @@ fn scan_tools() -> ScanTools {
         paginate: crate::engines::scan_pages,
         pages,
         picture,
+        bundle: crate::engines::bundle_letter,
     }
 }
 

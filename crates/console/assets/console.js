@@ -113,7 +113,10 @@
     uform.addEventListener('submit', function (e) {
       var input = document.getElementById('fichiers');
       var files = Array.prototype.slice.call(input.files);
-      if (files.length === 0) { return; }
+      // The sheets of one letter go together in one request: the form
+      // posts them as it does without this script.
+      var letter = uform.elements['lettre'];
+      if (files.length === 0 || (letter && letter.checked)) { return; }
       e.preventDefault();
       var button = document.getElementById('upload-button');
       button.disabled = true;

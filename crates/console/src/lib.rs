@@ -44,7 +44,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
-use recueil_pipeline::intake::Paginate;
+use recueil_pipeline::intake::{Bundle, Paginate};
 use recueil_pipeline::Policy;
 use recueil_privacy::CallerKey;
 use recueil_queue::Queue;
@@ -99,6 +99,8 @@ pub struct ScanTools {
     /// The picture of one page for a reviewer: PNG, the form upright with
     /// its frame and tick boxes outlined.
     pub picture: DrawPage,
+    /// Bundles the sheets of one letter uploaded as separate files.
+    pub bundle: Bundle,
 }
 
 /// What every handler shares.

@@ -436,13 +436,17 @@ async fn item_page(
 }
 
 /// The pages of a scan that is one contribution as a whole (page 0 of a
-/// TIFF or PDF: a letter), so that the reviewer sees every sheet; empty
-/// otherwise, or when the file has one page or cannot be counted.
+/// TIFF or PDF, or a bundle of sheets scanned apart: a letter), so that the
+/// reviewer sees every sheet; empty otherwise, or when the file has one
+/// page or cannot be counted.
 async fn letter_pages(state: &AppState, s: &Source) -> Result<Vec<u32>, ConsoleError> {
     let Some(tools) = state.scan else {
         return Ok(Vec::new());
     };
-    let multi_page = matches!(s.media_type.as_str(), "image/tiff" | "application/pdf");
+    let multi_page = matches!(
+        s.media_type.as_str(),
+        "image/tiff" | "application/pdf" | "application/x-tar"
+    );
     if s.channel != Channel::Ballot || s.page != 0 || !multi_page {
         return Ok(Vec::new());
     }

@@ -14,6 +14,12 @@
 //! - **Progressive**: the form posts every file at once and answers with a
 //!   page of results; with JavaScript, the page sends the files one by one
 //!   (`Accept: application/json`) and shows each file's progress and result.
+//! - **A letter scanned sheet by sheet** is sent with the box "sheets of
+//!   one letter" ticked: its files are checked one by one as they come,
+//!   kept, then bundled in the order sent (each byte for byte) and stored
+//!   as one source, one contribution. One file refused refuses the letter:
+//!   a letter missing a sheet would be published incomplete. The script
+//!   lets such a form post whole rather than file by file.
 //! - **Traced to a person**: each page accepted gets `uploaded by NAME
 //!   (console), batch …` in its history (`recueil source ID`).
 //! - **Followed by batch**: `/depot/lot?lot=…` lists every page of the batch
@@ -135,6 +141,8 @@ struct UploadPage {
     urns: Vec<String>,
     urn: String,
     batch: String,
+    /// The files are the sheets of one letter (the box stays ticked).
+    letter: bool,
     results: Vec<FileResult>,
     error: Option<String>,
     recent: Vec<(String, usize)>,
@@ -190,6 +198,7 @@ pub async fn page(
         urns,
         urn: String::new(),
         batch: q.lot.unwrap_or_else(default_batch),
+        letter: false,
         results: Vec::new(),
         error: None,
         recent,
@@ -214,6 +223,9 @@ async fn read_bounded(field: &mut Field<'_>) -> Result<Option<Vec<u8>>, Multipar
 struct Door {
     urn: Option<Urn>,
     batch: String,
+    /// The files are the sheets of one letter, in order: kept until the
+    /// last, then stored together as one source.
+    letter: bool,
 }
 
 /// `POST /depot`: every file of the form, each stored or refused on its own.
@@ -231,8 +243,11 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     let (mut csrf, mut urn_text, mut batch_text) = (String::new(), String::new(), String::new());
+    let mut letter_box = false;
     let mut door: Option<Door> = None;
     let mut results: Vec<FileResult> = Vec::new();
+    // A letter's sheets, kept until the last one is in.
+    let mut sheets: Vec<(String, Vec<u8>)> = Vec::new();
     let bad_request = |e: MultipartError| (e.status(), e.body_text());
     loop {
         let mut field = match multipart.next_field().await {
@@ -258,6 +273,7 @@ pub async fn receive(
                 "csrf" => csrf = text,
                 "urne" => urn_text = text,
                 "lot" => batch_text = text,
+                "lettre" => letter_box = !text.is_empty(),
                 _ => {}
             }
             continue;
@@ -294,7 +310,11 @@ pub async fn receive(
                             .await
                     }
                 };
-                door.insert(Door { urn, batch })
+                door.insert(Door {
+                    urn,
+                    batch,
+                    letter: letter_box,
+                })
             }
         };
         let fname = file_name(field.file_name());
@@ -322,7 +342,18 @@ pub async fn receive(
                 break;
             }
         };
+        if door.letter {
+            match scan_kind(&fname, &bytes) {
+                Ok(_) => sheets.push((fname, bytes)),
+                Err(refused) => results.push(refused),
+            }
+            continue;
+        }
         results.push(store_file(&state, &fname, bytes, door, &user).await?);
+    }
+    if let Some(door) = door.as_ref().filter(|d| d.letter && !sheets.is_empty()) {
+        let refused = results.iter().any(|r| r.outcome == "refused");
+        results.push(store_letter(&state, &sheets, refused, door, &user).await?);
     }
     if door.is_none() && !user.csrf_ok(&csrf) {
         return Ok(csrf_refused());
@@ -344,6 +375,7 @@ pub async fn receive(
         urns,
         urn: urn_text,
         batch,
+        letter: letter_box,
         results,
         error,
         recent,
@@ -372,6 +404,7 @@ async fn form_error(
         urns,
         urn: urn.to_owned(),
         batch: batch.to_owned(),
+        letter: false,
         results: Vec::new(),
         error: Some(error),
         recent,
@@ -379,6 +412,31 @@ async fn form_error(
     })?;
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(r)
+}
+
+/// A file's media type, told by its bytes, if it is a scan; else what
+/// staff are told.
+fn scan_kind(name: &str, bytes: &[u8]) -> Result<&'static str, FileResult> {
+    if bytes.is_empty() {
+        return Err(FileResult::refused(name, format!("{name} : fichier vide")));
+    }
+    let kind = sniff(bytes);
+    if !SCAN_TYPES.contains(&kind) {
+        return Err(FileResult::refused(
+            name,
+            format!(
+                "{name} : ce n'est pas un scan (PNG, JPEG, TIFF ou PDF) ; contenu reconnu : {kind}"
+            ),
+        ));
+    }
+    Ok(kind)
+}
+
+fn arrival(door: &Door) -> Arrival {
+    let mut arrival = Arrival::new(Channel::Ballot);
+    arrival.urn = door.urn.clone();
+    arrival.batch = Some(door.batch.clone());
+    arrival
 }
 
 /// One file through the door: its type from its bytes, its pages counted,
@@ -390,22 +448,12 @@ async fn store_file(
     door: &Door,
     user: &CurrentUser,
 ) -> Result<FileResult, ConsoleError> {
-    if bytes.is_empty() {
-        return Ok(FileResult::refused(name, format!("{name} : fichier vide")));
-    }
-    let kind = sniff(&bytes);
-    if !SCAN_TYPES.contains(&kind) {
-        return Ok(FileResult::refused(
-            name,
-            format!(
-                "{name} : ce n'est pas un scan (PNG, JPEG, TIFF ou PDF) ; contenu reconnu : {kind}"
-            ),
-        ));
-    }
+    let kind = match scan_kind(name, &bytes) {
+        Ok(kind) => kind,
+        Err(refused) => return Ok(refused),
+    };
     let multi_page = matches!(kind, "image/tiff" | "application/pdf");
-    let mut arrival = Arrival::new(Channel::Ballot);
-    arrival.urn = door.urn.clone();
-    arrival.batch = Some(door.batch.clone());
+    let mut arrival = arrival(door);
     arrival.paginate = match (multi_page, state.scan) {
         (true, Some(tools)) => Some(tools.paginate),
         (true, None) => {
@@ -416,7 +464,65 @@ async fn store_file(
         }
         (false, _) => None,
     };
-    let result = ingest_bytes(&state.store, Path::new(name), &bytes, &arrival).await;
+    ingest_scan(state, name, &bytes, &arrival, door, user).await
+}
+
+/// The sheets of one letter, uploaded as separate files: bundled in the
+/// order sent (each kept byte for byte) and stored as one source, one
+/// contribution. Nothing is stored when one of them was refused: a letter
+/// missing a sheet would be published incomplete.
+async fn store_letter(
+    state: &AppState,
+    sheets: &[(String, Vec<u8>)],
+    refused: bool,
+    door: &Door,
+    user: &CurrentUser,
+) -> Result<FileResult, ConsoleError> {
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    let label = format!("lettre : {}", names.join(", "));
+    if refused {
+        return Ok(FileResult::refused(
+            &label,
+            "lettre non enregistrée : une de ses feuilles est refusée ci-dessus ; renvoyez toutes ses feuilles ensemble".into(),
+        ));
+    }
+    let Some(tools) = state.scan else {
+        return Ok(FileResult::refused(
+            &label,
+            "les lettres en plusieurs fichiers ne sont pas acceptées par cette console (lecteur de scans absent)".into(),
+        ));
+    };
+    let files: Vec<(&str, &[u8])> = sheets
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let bundled = match (tools.bundle)(&files) {
+        Ok(b) => b,
+        Err(reason) => {
+            return Ok(FileResult::refused(
+                &label,
+                format!("lettre refusée : {reason}"),
+            ))
+        }
+    };
+    let stored_as = format!("{}+{}.tar", names[0], names.len() - 1);
+    let mut arrival = arrival(door);
+    arrival.paginate = Some(tools.paginate);
+    let mut result = ingest_scan(state, &stored_as, &bundled, &arrival, door, user).await?;
+    result.name = label;
+    Ok(result)
+}
+
+/// Intake of a checked scan, its history noted, and what staff are told.
+async fn ingest_scan(
+    state: &AppState,
+    name: &str,
+    bytes: &[u8],
+    arrival: &Arrival,
+    door: &Door,
+    user: &CurrentUser,
+) -> Result<FileResult, ConsoleError> {
+    let result = ingest_bytes(&state.store, Path::new(name), bytes, arrival).await;
     match result {
         Ok(intakes) => {
             let duplicate = intakes.iter().all(|i| matches!(i, Intake::Duplicate(_)));
@@ -443,7 +549,7 @@ async fn store_file(
             );
             // One source for a file of several pages: a letter.
             let sheets = match (intakes.len(), arrival.paginate, state.scan) {
-                (1, Some(_), Some(tools)) => (tools.pages)(&bytes, name).ok().filter(|n| *n > 1),
+                (1, Some(_), Some(tools)) => (tools.pages)(bytes, name).ok().filter(|n| *n > 1),
                 _ => None,
             };
             Ok(FileResult {

@@ -84,7 +84,7 @@ impl ApiKey {
     /// Parses an API keys file: one `provider:key` a line; blank lines and
     /// lines starting with `#` are skipped. A provider name is letters,
     /// digits, `-`, `_` or `.`, and appears once; a key is at least
-    /// [`MIN_KEY_LEN`] characters without spaces.
+    /// `MIN_KEY_LEN` (24) characters without spaces.
     pub fn parse_file(text: &str) -> Result<Vec<ApiKey>, ApiKeyError> {
         let mut keys: Vec<ApiKey> = Vec::new();
         for (n, line) in text.lines().enumerate() {

@@ -42,6 +42,7 @@ fn scan_tools() -> ScanTools {
                 .map(|p| p.png)
                 .map_err(|e| e.to_string())
         },
+        bundle: |files| recueil_scan::bundle(files).map_err(|e| e.to_string()),
     }
 }
 
@@ -100,12 +101,27 @@ async fn upload(
     files: &[(&str, Vec<u8>)],
     json: bool,
 ) -> Reply {
+    upload_form(app, token, csrf, false, files, json).await
+}
+
+/// [`upload`], the box "sheets of one letter" ticked or not.
+async fn upload_form(
+    app: &Router,
+    token: &str,
+    csrf: Option<&str>,
+    letter: bool,
+    files: &[(&str, Vec<u8>)],
+    json: bool,
+) -> Reply {
     let mut parts: Vec<(&str, Option<&str>, &[u8])> = Vec::new();
     if let Some(c) = csrf {
         parts.push(("csrf", None, c.as_bytes()));
     }
     parts.push(("urne", None, b"mq-doulon"));
     parts.push(("lot", None, BATCH.as_bytes()));
+    if letter {
+        parts.push(("lettre", None, b"1"));
+    }
     for (name, bytes) in files {
         parts.push(("fichiers", Some(name), bytes));
     }
@@ -723,6 +739,81 @@ async fn a_reviewer_sees_every_sheet_of_a_letter() {
     let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
     assert_eq!(png.status, StatusCode::OK);
     assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+}
+
+/// A letter scanned sheet by sheet: staff tick "sheets of one letter" and
+/// send the files together; they become one source (their bundle, each
+/// sheet kept byte for byte, in the order sent), one contribution, and its
+/// reviewer sees every sheet. A letter one of whose files is not a scan is
+/// not stored at all.
+#[tokio::test]
+async fn staff_upload_a_letter_sheet_by_sheet_as_one_contribution() {
+    let c = console(TestDb::sqlite()).await;
+    let dir = format!(
+        "{}/../../fixtures/real/scans/tapuscorpus",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sheets: Vec<(&str, Vec<u8>)> = [
+        "12148-btv1b53097347b__0_f546b_default.jpg",
+        "bljd-DSN390-DSN355-DSN113__bljd_DSN113_00027.jpg",
+    ]
+    .iter()
+    .map(|f| (*f, std::fs::read(format!("{dir}/{f}")).unwrap()))
+    .collect();
+    let sam = login(&c.app, "sam").await;
+    let csrf = csrf_of(&c.app, &sam, "/depot").await;
+    let page = get(&c.app, "/depot", Some(&sam)).await;
+    assert!(page.body.contains("name=\"lettre\""), "{}", page.body);
+
+    let r = upload_form(&c.app, &sam, Some(&csrf), true, &sheets, false).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("reçu, une lettre de 2 feuilles (une contribution)"),
+        "{}",
+        r.body
+    );
+    let stored = batch_sources(&c.store).await;
+    assert_eq!(stored.len(), 1, "one source for the letter");
+    let source = &stored[0].source;
+    assert_eq!(source.page, 0);
+    assert_eq!(source.original_name, format!("{}+1.tar", sheets[0].0));
+    let original = c.store.original(&source.sha256).await.unwrap().unwrap();
+    for (name, bytes) in &sheets {
+        assert!(
+            original.windows(bytes.len()).any(|w| w == bytes.as_slice()),
+            "{name} is not kept byte for byte"
+        );
+    }
+    // The same sheets again: the same letter, not a second one.
+    let again = upload_form(&c.app, &sam, Some(&csrf), true, &sheets, false).await;
+    assert!(again.body.contains("déjà reçu"), "{}", again.body);
+    assert_eq!(batch_sources(&c.store).await.len(), 1);
+
+    // Its reviewer sees both sheets.
+    let id = source.id;
+    c.store.begin_attempt(id, 1).await.unwrap();
+    c.store
+        .record_contribution(&contribution(source, Status::NeedsReview, "texte", "2"))
+        .await
+        .unwrap();
+    let alice = login(&c.app, "alice").await;
+    let item = get(&c.app, &format!("/revue/{id}"), Some(&alice)).await;
+    assert!(item.body.contains("Lettre, page 2 sur 2"), "{}", item.body);
+    let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
+    assert_eq!(png.status, StatusCode::OK);
+
+    // A sheet that is not a scan: the letter is refused whole, by name.
+    let mut broken = vec![sheets[1].clone()];
+    broken.insert(0, ("mot.txt", b"pas un scan".to_vec()));
+    let r = upload_form(&c.app, &sam, Some(&csrf), true, &broken, false).await;
+    assert!(r.body.contains("refusé : mot.txt : ce n"), "{}", r.body);
+    assert!(r.body.contains("lettre non enregistrée"), "{}", r.body);
+    assert_eq!(
+        batch_sources(&c.store).await.len(),
+        1,
+        "nothing more stored"
+    );
 }
 
 /// A handwritten form for review: the reviewer sees each line of the text
