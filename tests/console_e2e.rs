@@ -6,7 +6,8 @@
 //! page, follows the batch until every page has its result, then the
 //! operator's page shows the dead-lettered scan; it is replayed from there
 //! (in the operator's name in its history), and the page's counts are those
-//! `recueil status` prints.
+//! `recueil status` prints. Last, a letter scanned sheet by sheet is sent
+//! with the box "sheets of one letter" ticked and read as one source.
 
 use fantoccini::Locator;
 use recueil_core::SourceId;
@@ -309,5 +310,55 @@ async fn staff_upload_a_tiff_and_the_operator_replays_the_dead_lettered_scan() {
         text_of(c, "#contributions").await
     );
     shots.take(c, "contributions").await;
+
+    // A letter scanned sheet by sheet: the box ticked, the script steps
+    // aside and the form posts the sheets together; they become one
+    // source, read whole by the real reader.
+    c.goto(&format!("{base}/depot")).await.unwrap();
+    let lot = c.find(Locator::Css("#lot")).await.unwrap();
+    lot.clear().await.unwrap();
+    lot.send_keys("lettre Doulon").await.unwrap();
+    c.find(Locator::Css("#lettre"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let tapuscorpus = workspace().join("fixtures/real/scans/tapuscorpus");
+    let sheets = [
+        "12148-btv1b53097347b__0_f546b_default.jpg",
+        "bljd-DSN390-DSN355-DSN113__bljd_DSN113_00027.jpg",
+    ]
+    .map(|f| tapuscorpus.join(f).display().to_string());
+    c.find(Locator::Css("#fichiers"))
+        .await
+        .unwrap()
+        .send_keys(&sheets.join("\n"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#upload-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let received = wait_text(c, "#results", Duration::from_secs(30), |t| {
+        t.contains("une lettre de 2 feuilles")
+    })
+    .await;
+    assert!(!received.contains("refusé"), "{received}");
+    c.find(Locator::Css("#batch-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_url(c, "the letter's batch", |u| u.contains("lot=lettre")).await;
+    let summary = wait_text(c, "#batch-summary", Duration::from_secs(120), |t| {
+        t.starts_with("1 page(s)") && !t.contains("en traitement")
+    })
+    .await;
+    assert!(!summary.contains("refusées"), "{summary}");
+    shots.take(c, "lettre").await;
     c.clone().close().await.unwrap();
 }
