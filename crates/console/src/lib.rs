@@ -103,6 +103,16 @@ pub struct ScanTools {
     pub bundle: Bundle,
 }
 
+/// A scan of several pages whose source stands for the whole file (page
+/// 0): a TIFF or PDF read as one letter, or the bundle of a letter's
+/// sheets uploaded apart.
+pub(crate) fn holds_sheets(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "image/tiff" | "application/pdf" | "application/x-tar"
+    )
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {

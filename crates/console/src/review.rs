@@ -443,10 +443,7 @@ async fn letter_pages(state: &AppState, s: &Source) -> Result<Vec<u32>, ConsoleE
     let Some(tools) = state.scan else {
         return Ok(Vec::new());
     };
-    let multi_page = matches!(
-        s.media_type.as_str(),
-        "image/tiff" | "application/pdf" | "application/x-tar"
-    );
+    let multi_page = crate::holds_sheets(&s.media_type);
     if s.channel != Channel::Ballot || s.page != 0 || !multi_page {
         return Ok(Vec::new());
     }

@@ -575,6 +575,8 @@ async fn ingest_scan(
 struct PageRow {
     name: String,
     page: u32,
+    /// A file read whole as one letter (several sheets, one contribution).
+    letter: bool,
     /// `attente`, `publiee`, `relecture`, `vide`, `rejetee`, `echec`.
     class: &'static str,
     result: String,
@@ -662,9 +664,11 @@ pub async fn batch(
             Some((_, n)) => *n += 1,
             None => summary.push((label, 1)),
         }
+        let letter = r.source.page == 0 && crate::holds_sheets(&r.source.media_type);
         rows.push(PageRow {
             name: r.source.original_name,
             page: r.source.page.max(1),
+            letter,
             class,
             result,
             review,

@@ -785,6 +785,21 @@ async fn staff_upload_a_letter_sheet_by_sheet_as_one_contribution() {
             "{name} is not kept byte for byte"
         );
     }
+    // The batch's page lists it as a letter, not as a page.
+    let lot = format!(
+        "/depot/lot?lot={}",
+        serde_urlencoded::to_string([("x", BATCH)])
+            .unwrap()
+            .trim_start_matches("x=")
+    );
+    let listed = get(&c.app, &lot, Some(&sam)).await;
+    assert!(
+        listed
+            .body
+            .contains(&format!("<td>{}</td><td>lettre</td>", source.original_name)),
+        "{}",
+        listed.body
+    );
     // The same sheets again: the same letter, not a second one.
     let again = upload_form(&c.app, &sam, Some(&csrf), true, &sheets, false).await;
     assert!(again.body.contains("déjà reçu"), "{}", again.body);
