@@ -137,6 +137,16 @@ async fn upload_form(
     send(app, req.body(Body::from(multipart(&parts))).unwrap()).await
 }
 
+/// The page following [`BATCH`].
+fn batch_page() -> String {
+    format!(
+        "/depot/lot?lot={}",
+        serde_urlencoded::to_string([("x", BATCH)])
+            .unwrap()
+            .trim_start_matches("x=")
+    )
+}
+
 async fn csrf_of(app: &Router, token: &str, page: &str) -> String {
     let r = get(app, page, Some(token)).await;
     assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.body);
@@ -357,13 +367,7 @@ async fn a_batch_page_says_what_became_of_each_page() {
             .record_failure(pages[1].source.id, false, "page 2: unreadable TIFF strip")
             .await
             .unwrap();
-        let url = format!(
-            "/depot/lot?lot={}",
-            serde_urlencoded::to_string([("x", BATCH)])
-                .unwrap()
-                .trim_start_matches("x=")
-        );
-        let r = get(&c.app, &url, Some(&sam)).await;
+        let r = get(&c.app, &batch_page(), Some(&sam)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.body.contains("publiée"), "{}", r.body);
         assert!(
@@ -388,7 +392,7 @@ async fn a_batch_page_says_what_became_of_each_page() {
             .record_contribution(&contribution(&pages[2].source, Status::Empty, "", ""))
             .await
             .unwrap();
-        let r = get(&c.app, &url, Some(&sam)).await;
+        let r = get(&c.app, &batch_page(), Some(&sam)).await;
         assert!(r.body.contains("page blanche"));
         assert!(!r.body.contains("data-refresh"), "done: no more refreshing");
 
@@ -786,13 +790,7 @@ async fn staff_upload_a_letter_sheet_by_sheet_as_one_contribution() {
         );
     }
     // The batch's page lists it as a letter, not as a page.
-    let lot = format!(
-        "/depot/lot?lot={}",
-        serde_urlencoded::to_string([("x", BATCH)])
-            .unwrap()
-            .trim_start_matches("x=")
-    );
-    let listed = get(&c.app, &lot, Some(&sam)).await;
+    let listed = get(&c.app, &batch_page(), Some(&sam)).await;
     assert!(
         listed
             .body
