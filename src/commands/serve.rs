@@ -66,6 +66,11 @@ fn scan_tools() -> ScanTools {
             .map(|p| p.png)
             .map_err(|e| e.to_string())
     }
+    fn sheets(bytes: &[u8], name: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        recueil_scan::unbundle(bytes, name)
+            .map(|files| files.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
+            .map_err(|e| e.to_string())
+    }
     fn pages(bytes: &[u8], name: &str) -> Result<u32, String> {
         recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())
     }
@@ -74,6 +79,7 @@ fn scan_tools() -> ScanTools {
         pages,
         picture,
         bundle: crate::engines::bundle_letter,
+        sheets,
     }
 }
 

@@ -87,6 +87,8 @@ pub type DrawPage = fn(&[u8], &str, u32) -> Result<Vec<u8>, String>;
 
 /// How many pages a scan (its bytes and name) holds, or why it cannot say.
 pub type CountPages = fn(&[u8], &str) -> Result<u32, String>;
+/// The files a letter's bundle holds, each named and as it was scanned.
+pub type SheetsOf = fn(&[u8], &str) -> Result<Vec<(String, Vec<u8>)>, String>;
 
 /// What the console asks of the scan reader, handed over by the binary: the
 /// console itself does not link tesseract.
@@ -101,6 +103,8 @@ pub struct ScanTools {
     pub picture: DrawPage,
     /// Bundles the sheets of one letter uploaded as separate files.
     pub bundle: Bundle,
+    /// The sheets of such a bundle, each as the scanner wrote it.
+    pub sheets: SheetsOf,
 }
 
 /// A scan of several pages whose source stands for the whole file (page

@@ -122,20 +122,43 @@ fn gone(user: CurrentUser, what: &str) -> Result<Response, ConsoleError> {
     )
 }
 
+#[derive(serde::Deserialize)]
+pub struct OriginalQuery {
+    /// One sheet (from 1) of a letter uploaded sheet by sheet.
+    feuille: Option<usize>,
+}
+
+/// `GET /revue/{id}/original`: the file as it arrived; `?feuille=N`, the
+/// N-th sheet of a letter bundled from separate scans, as the scanner wrote
+/// it (a reviewer's browser shows a JPEG, not the bundle around it).
 pub async fn original(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<OriginalQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ConsoleError> {
     if !user.role.can_review() {
         return forbidden(user, REFUSED);
     }
-    let (record, bytes) = match with_original(&state, user, &id, ORIGINAL).await? {
+    let (record, bytes) = match with_original(&state, user.clone(), &id, ORIGINAL).await? {
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    Ok(ranged(bytes, &record.source.media_type, &headers))
+    let Some(n) = q.feuille else {
+        return Ok(ranged(bytes, &record.source.media_type, &headers));
+    };
+    let sheet = state
+        .scan
+        .and_then(|tools| (tools.sheets)(&bytes, &record.source.original_name).ok())
+        .and_then(|mut sheets| (n >= 1 && n <= sheets.len()).then(|| sheets.swap_remove(n - 1)));
+    match sheet {
+        Some((_, sheet)) => {
+            let media_type = recueil_pipeline::intake::sniff(&sheet);
+            Ok(ranged(sheet, media_type, &headers))
+        }
+        None => gone(user, "Cette feuille"),
+    }
 }
 
 /// How a missing thing is named: (absent, purged).

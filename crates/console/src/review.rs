@@ -308,6 +308,9 @@ struct ItemPage {
     /// A letter of several sheets (one source for the whole file): its
     /// pages, each drawn; empty for a single page.
     letter_pages: Vec<u32>,
+    /// A letter uploaded sheet by sheet: each sheet's name, to download it
+    /// as the scanner wrote it (`original?feuille=N`).
+    sheets: Vec<String>,
     has_crop: bool,
     /// The crop's lines, each cut out above its reading (with a crop only).
     lines: Vec<LineView>,
@@ -390,6 +393,7 @@ async fn item_page(
     let s = &record.source;
     let has_crop = c.channel == Channel::Ballot && state.store.review_image(id).await?.is_some();
     let letter_pages = letter_pages(state, s).await?;
+    let sheets = sheet_names(state, s).await?;
     let page = ItemPage {
         id: id.to_string(),
         canal_qs: canal_query(channel),
@@ -412,6 +416,7 @@ async fn item_page(
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
         page_picture: c.channel == Channel::Ballot && state.scan.is_some(),
         letter_pages,
+        sheets,
         has_crop,
         lines: if has_crop { lines(&c) } else { Vec::new() },
         text: c.raw_text.clone(),
@@ -458,6 +463,27 @@ async fn letter_pages(state: &AppState, s: &Source) -> Result<Vec<u32>, ConsoleE
             Ok(Vec::new())
         }
     }
+}
+
+/// The names of the sheets of a letter uploaded sheet by sheet (a bundle);
+/// empty for any other source.
+async fn sheet_names(state: &AppState, s: &Source) -> Result<Vec<String>, ConsoleError> {
+    let Some(tools) = state.scan else {
+        return Ok(Vec::new());
+    };
+    if s.media_type != "application/x-tar" {
+        return Ok(Vec::new());
+    }
+    let Some(bytes) = state.store.original(&s.sha256).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(match (tools.sheets)(&bytes, &s.original_name) {
+        Ok(sheets) => sheets.into_iter().map(|(name, _)| name).collect(),
+        Err(reason) => {
+            tracing::warn!(source = %s.id, %reason, "letter sheets not listed");
+            Vec::new()
+        }
+    })
 }
 
 fn claim_deadline(state: &AppState) -> DateTime<Utc> {

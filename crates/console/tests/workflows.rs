@@ -43,6 +43,11 @@ fn scan_tools() -> ScanTools {
                 .map_err(|e| e.to_string())
         },
         bundle: |files| recueil_scan::bundle(files).map_err(|e| e.to_string()),
+        sheets: |bytes, name| {
+            recueil_scan::unbundle(bytes, name)
+                .map(|files| files.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
+                .map_err(|e| e.to_string())
+        },
     }
 }
 
@@ -815,6 +820,31 @@ async fn staff_upload_a_letter_sheet_by_sheet_as_one_contribution() {
     assert!(item.body.contains("Lettre, page 2 sur 2"), "{}", item.body);
     let png = get(&c.app, &format!("/revue/{id}/page.png?p=2"), Some(&alice)).await;
     assert_eq!(png.status, StatusCode::OK);
+    // Each sheet downloads as the scanner wrote it.
+    assert!(
+        item.body.contains(&format!(
+            "<a href=\"/revue/{id}/original?feuille=2\">02-{}</a>",
+            sheets[1].0
+        )),
+        "{}",
+        item.body
+    );
+    let second = get(
+        &c.app,
+        &format!("/revue/{id}/original?feuille=2"),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(second.bytes, sheets[1].1);
+    let none = get(
+        &c.app,
+        &format!("/revue/{id}/original?feuille=3"),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
 
     // A sheet that is not a scan: the letter is refused whole, by name.
     let mut broken = vec![sheets[1].clone()];

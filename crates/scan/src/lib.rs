@@ -36,8 +36,8 @@ pub use letter::{
     LETTER_MIN_COVERAGE, LETTER_MIN_WORDS, LETTER_PUBLISH_CONFIDENCE, MAX_LETTER_PAGES,
 };
 pub use load::{
-    bundle, ink_grey, load_colour_page, load_page, page_count, page_count_named, ColourPage,
-    MAX_BUNDLE_FILES, MAX_PAGES, MAX_SIDE,
+    bundle, ink_grey, load_colour_page, load_page, page_count, page_count_named, unbundle,
+    ColourPage, MAX_BUNDLE_FILES, MAX_PAGES, MAX_SIDE,
 };
 pub use marks::Mark;
 pub use ocr::{engine_available, Word};

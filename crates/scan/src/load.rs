@@ -323,6 +323,23 @@ fn member_name(n: usize, name: &str) -> String {
     format!("{:02}-{}", n + 1, plain.trim_start_matches('.'))
 }
 
+/// The files of a bundle in order, each with its name in the bundle
+/// (`02-p2.jpg`) and its bytes as the scanner wrote them: what a reviewer
+/// downloads sheet by sheet. `name` is the bundle's, for the errors.
+pub fn unbundle<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<(String, &'a [u8])>, ScanError> {
+    if sniff(bytes, name)? != Kind::Bundle {
+        return Err(corrupt(name, "bundle", "not a bundle of sheets"));
+    }
+    let prefix = format!("{name}: ");
+    Ok(bundle_files(bytes, name)?
+        .into_iter()
+        .map(|(member, file)| {
+            let own = member.strip_prefix(&prefix).unwrap_or(&member).to_owned();
+            (own, file)
+        })
+        .collect())
+}
+
 /// The files of a bundle in order: each one's name (`BUNDLE: MEMBER`, what
 /// its errors give) and its bytes, sliced from the bundle's own.
 fn bundle_files<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<(String, &'a [u8])>, ScanError> {

@@ -47,13 +47,18 @@ fn sheets_scanned_apart_are_read_as_one_letter_in_order() {
     let layout = file_layout(&bundled, "letter.tar").unwrap();
     assert_eq!(layout.pages, 3);
     assert!(layout.one_letter);
-    for (n, (_, bytes, _)) in sheets.iter().enumerate() {
-        // Each sheet is kept exactly as the scanner wrote it.
-        assert!(
-            bundled.windows(bytes.len()).any(|w| w == bytes.as_slice()),
+    // Each sheet is kept exactly as the scanner wrote it, and given back
+    // so (what a reviewer downloads sheet by sheet).
+    let back = recueil_scan::unbundle(&bundled, "letter.tar").unwrap();
+    assert_eq!(back.len(), 3);
+    for (n, ((name, bytes, _), (member, kept))) in sheets.iter().zip(&back).enumerate() {
+        assert_eq!(
+            *kept,
+            bytes.as_slice(),
             "sheet {} is not kept byte for byte",
             n + 1
         );
+        assert_eq!(*member, format!("{:02}-{name}", n + 1));
     }
 
     // Bundled, each sheet is read as it is read alone, in the order given:

@@ -21,6 +21,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as it came, for files.
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -62,6 +64,7 @@ pub async fn send(app: &Router, req: Request<Body>) -> Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 
