@@ -33,6 +33,25 @@ fn squash(text: &str) -> String {
         .join("\n")
 }
 
+/// On the upload page: names the batch `lot`, chooses `files` and sends.
+async fn send_files(c: &fantoccini::Client, lot: &str, files: &[String]) {
+    let field = c.find(Locator::Css("#lot")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(lot).await.unwrap();
+    c.find(Locator::Css("#fichiers"))
+        .await
+        .unwrap()
+        .send_keys(&files.join("\n"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#upload-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -144,21 +163,12 @@ async fn staff_upload_a_tiff_and_the_operator_replays_the_dead_lettered_scan() {
         .send_keys("mq-doulon")
         .await
         .unwrap();
-    let lot = c.find(Locator::Css("#lot")).await.unwrap();
-    lot.clear().await.unwrap();
-    lot.send_keys("urne Doulon 14-03").await.unwrap();
-    c.find(Locator::Css("#fichiers"))
-        .await
-        .unwrap()
-        .send_keys(&format!("{}\n{}", tiff.display(), damaged.display()))
-        .await
-        .unwrap();
-    c.find(Locator::Css("#upload-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    send_files(
+        c,
+        "urne Doulon 14-03",
+        &[tiff.display().to_string(), damaged.display().to_string()],
+    )
+    .await;
     let progress = wait_text(c, "#upload-progress", Duration::from_secs(30), |t| {
         t.contains("reçu, 3 page(s)") && t.contains("reçu, 1 page(s)")
     })
@@ -315,9 +325,6 @@ async fn staff_upload_a_tiff_and_the_operator_replays_the_dead_lettered_scan() {
     // aside and the form posts the sheets together; they become one
     // source, read whole by the real reader.
     c.goto(&format!("{base}/depot")).await.unwrap();
-    let lot = c.find(Locator::Css("#lot")).await.unwrap();
-    lot.clear().await.unwrap();
-    lot.send_keys("lettre Doulon").await.unwrap();
     c.find(Locator::Css("#lettre"))
         .await
         .unwrap()
@@ -330,18 +337,7 @@ async fn staff_upload_a_tiff_and_the_operator_replays_the_dead_lettered_scan() {
         "bljd-DSN390-DSN355-DSN113__bljd_DSN113_00027.jpg",
     ]
     .map(|f| tapuscorpus.join(f).display().to_string());
-    c.find(Locator::Css("#fichiers"))
-        .await
-        .unwrap()
-        .send_keys(&sheets.join("\n"))
-        .await
-        .unwrap();
-    c.find(Locator::Css("#upload-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    send_files(c, "lettre Doulon", &sheets).await;
     let received = wait_text(c, "#results", Duration::from_secs(30), |t| {
         t.contains("une lettre de 2 feuilles")
     })
