@@ -66,10 +66,8 @@ fn scan_tools() -> ScanTools {
             .map(|p| p.png)
             .map_err(|e| e.to_string())
     }
-    fn sheets(bytes: &[u8], name: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
-        recueil_scan::unbundle(bytes, name)
-            .map(|files| files.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
-            .map_err(|e| e.to_string())
+    fn sheets<'a>(bytes: &'a [u8], name: &str) -> Result<Vec<(String, &'a [u8])>, String> {
+        recueil_scan::unbundle(bytes, name).map_err(|e| e.to_string())
     }
     fn pages(bytes: &[u8], name: &str) -> Result<u32, String> {
         recueil_scan::page_count_named(bytes, name).map_err(|e| e.to_string())

@@ -88,7 +88,9 @@ pub type DrawPage = fn(&[u8], &str, u32) -> Result<Vec<u8>, String>;
 /// How many pages a scan (its bytes and name) holds, or why it cannot say.
 pub type CountPages = fn(&[u8], &str) -> Result<u32, String>;
 /// The files a letter's bundle holds, each named and as it was scanned.
-pub type SheetsOf = fn(&[u8], &str) -> Result<Vec<(String, Vec<u8>)>, String>;
+/// The files are borrowed from the bundle's own bytes: nothing is copied to
+/// list them or to serve one.
+pub type SheetsOf = for<'a> fn(&'a [u8], &str) -> Result<Vec<(String, &'a [u8])>, String>;
 
 /// What the console asks of the scan reader, handed over by the binary: the
 /// console itself does not link tesseract.

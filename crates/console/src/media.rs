@@ -151,9 +151,13 @@ pub async fn original(
     let sheet = state
         .scan
         .and_then(|tools| (tools.sheets)(&bytes, &record.source.original_name).ok())
-        .and_then(|mut sheets| (n >= 1 && n <= sheets.len()).then(|| sheets.swap_remove(n - 1)));
+        .and_then(|sheets| {
+            n.checked_sub(1)
+                .and_then(|i| sheets.get(i))
+                .map(|(_, b)| b.to_vec())
+        });
     match sheet {
-        Some((_, sheet)) => {
+        Some(sheet) => {
             let media_type = recueil_pipeline::intake::sniff(&sheet);
             Ok(ranged(sheet, media_type, &headers))
         }

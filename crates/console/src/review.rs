@@ -392,8 +392,7 @@ async fn item_page(
     };
     let s = &record.source;
     let has_crop = c.channel == Channel::Ballot && state.store.review_image(id).await?.is_some();
-    let letter_pages = letter_pages(state, s).await?;
-    let sheets = sheet_names(state, s).await?;
+    let letter = letter_view(state, s).await?;
     let page = ItemPage {
         id: id.to_string(),
         canal_qs: canal_query(channel),
@@ -415,8 +414,8 @@ async fn item_page(
         caller_ref: s.caller_ref.clone(),
         image_original: matches!(s.media_type.as_str(), "image/png" | "image/jpeg"),
         page_picture: c.channel == Channel::Ballot && state.scan.is_some(),
-        letter_pages,
-        sheets,
+        letter_pages: letter.pages,
+        sheets: letter.sheets,
         has_crop,
         lines: if has_crop { lines(&c) } else { Vec::new() },
         text: c.raw_text.clone(),
@@ -440,50 +439,51 @@ async fn item_page(
     Ok(r)
 }
 
-/// The pages of a scan that is one contribution as a whole (page 0 of a
-/// TIFF or PDF, or a bundle of sheets scanned apart: a letter), so that the
-/// reviewer sees every sheet; empty otherwise, or when the file has one
-/// page or cannot be counted.
-async fn letter_pages(state: &AppState, s: &Source) -> Result<Vec<u32>, ConsoleError> {
+/// A letter's pages and sheets, from its original read once.
+#[derive(Default)]
+struct LetterView {
+    /// The pages of a scan that is one contribution as a whole (page 0 of
+    /// a TIFF or PDF, or a bundle of sheets scanned apart), so that the
+    /// reviewer sees every sheet; empty for a single page.
+    pages: Vec<u32>,
+    /// The names of the files of a letter uploaded sheet by sheet (a
+    /// bundle), each downloadable as scanned; empty for any other source.
+    sheets: Vec<String>,
+}
+
+/// The [`LetterView`] of a source: empty unless it is a letter, or when
+/// its original cannot be counted.
+async fn letter_view(state: &AppState, s: &Source) -> Result<LetterView, ConsoleError> {
     let Some(tools) = state.scan else {
-        return Ok(Vec::new());
+        return Ok(LetterView::default());
     };
     let multi_page = crate::holds_sheets(&s.media_type);
     if s.channel != Channel::Ballot || s.page != 0 || !multi_page {
-        return Ok(Vec::new());
+        return Ok(LetterView::default());
     }
     let Some(bytes) = state.store.original(&s.sha256).await? else {
-        return Ok(Vec::new());
+        return Ok(LetterView::default());
     };
-    match (tools.pages)(&bytes, &s.original_name) {
-        Ok(n) if n > 1 => Ok((1..=n).collect()),
-        Ok(_) => Ok(Vec::new()),
+    let pages = match (tools.pages)(&bytes, &s.original_name) {
+        Ok(n) if n > 1 => (1..=n).collect(),
+        Ok(_) => Vec::new(),
         Err(reason) => {
             tracing::warn!(source = %s.id, %reason, "letter pages not counted");
-            Ok(Vec::new())
-        }
-    }
-}
-
-/// The names of the sheets of a letter uploaded sheet by sheet (a bundle);
-/// empty for any other source.
-async fn sheet_names(state: &AppState, s: &Source) -> Result<Vec<String>, ConsoleError> {
-    let Some(tools) = state.scan else {
-        return Ok(Vec::new());
-    };
-    if s.media_type != "application/x-tar" {
-        return Ok(Vec::new());
-    }
-    let Some(bytes) = state.store.original(&s.sha256).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(match (tools.sheets)(&bytes, &s.original_name) {
-        Ok(sheets) => sheets.into_iter().map(|(name, _)| name).collect(),
-        Err(reason) => {
-            tracing::warn!(source = %s.id, %reason, "letter sheets not listed");
             Vec::new()
         }
-    })
+    };
+    let sheets = if s.media_type == "application/x-tar" {
+        match (tools.sheets)(&bytes, &s.original_name) {
+            Ok(sheets) => sheets.into_iter().map(|(name, _)| name).collect(),
+            Err(reason) => {
+                tracing::warn!(source = %s.id, %reason, "letter sheets not listed");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(LetterView { pages, sheets })
 }
 
 fn claim_deadline(state: &AppState) -> DateTime<Utc> {

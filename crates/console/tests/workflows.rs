@@ -43,11 +43,7 @@ fn scan_tools() -> ScanTools {
                 .map_err(|e| e.to_string())
         },
         bundle: |files| recueil_scan::bundle(files).map_err(|e| e.to_string()),
-        sheets: |bytes, name| {
-            recueil_scan::unbundle(bytes, name)
-                .map(|files| files.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
-                .map_err(|e| e.to_string())
-        },
+        sheets: |bytes, name| recueil_scan::unbundle(bytes, name).map_err(|e| e.to_string()),
     }
 }
 
