@@ -303,7 +303,7 @@ fn parse_directory(c: &mut Cursor<'_>, file_len: usize) -> Result<Tensors, Strin
         let len = c.u64("a tensor's length")?;
         let expected = match dtype {
             F32 => elements * 4,
-            Q4_0 if elements % BLOCK == 0 => elements / BLOCK * BLOCK_BYTES,
+            Q4_0 if elements.is_multiple_of(BLOCK) => elements / BLOCK * BLOCK_BYTES,
             Q4_0 => return Err(format!("Q4_0 tensor `{name}` is not made of whole blocks")),
             other => return Err(format!("tensor `{name}` has unknown type {other}")),
         };
