@@ -41,6 +41,9 @@ pub(crate) const BLOCK_BYTES: usize = 2 + BLOCK / 2;
 /// us reserve gigabytes before noticing the file is too short.
 const MAX_VOCAB: usize = 1 << 20;
 
+/// The longest vocabulary piece accepted, in bytes.
+const MAX_PIECE_BYTES: u32 = 256;
+
 /// The hyper-parameters of the header that may vary between files.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Header {
@@ -257,6 +260,11 @@ fn parse_tokenizer(c: &mut Cursor<'_>, vocab: usize) -> Result<Tokenizer, String
     if offsets[0] != 0 || offsets[n] as usize != blob_len || offsets.windows(2).any(|w| w[0] > w[1])
     {
         return Err("the pieces' offsets are not increasing within the pieces".into());
+    }
+    // The Viterbi search tries every piece length up to the longest piece:
+    // XLM-R's are at most 48 bytes; a huge one would make tokenizing slow.
+    if offsets.windows(2).any(|w| w[1] - w[0] > MAX_PIECE_BYTES) {
+        return Err(format!("a piece is longer than {MAX_PIECE_BYTES} bytes"));
     }
     if scores.iter().any(|s| !s.is_finite()) {
         return Err("a piece's score is not a finite number".into());

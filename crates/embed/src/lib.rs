@@ -130,6 +130,16 @@ impl SentenceModel {
             )));
         }
         let file = std::fs::read(path).map_err(io)?;
+        Self::from_bytes(file, path)
+    }
+
+    /// Checks and takes a model file already in memory; `origin` names it in
+    /// errors. Same checks as [`SentenceModel::load`].
+    pub fn from_bytes(file: Vec<u8>, origin: &Path) -> Result<Self, EmbedError> {
+        let format = |detail: String| EmbedError::Format {
+            path: origin.to_path_buf(),
+            detail,
+        };
         let parsed = format::parse(&file).map_err(format)?;
         let h = parsed.header;
         let encoder =

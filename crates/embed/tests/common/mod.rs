@@ -1,4 +1,5 @@
 //! The model the integration tests run, found where the workers find it.
+#![allow(dead_code)] // each test binary uses its own part
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
