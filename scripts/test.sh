@@ -19,7 +19,8 @@ scripts/sqlx-prepare.sh --check -- cargo clippy --workspace --all-targets -- -D 
 # `cargo build --bin recueil` alone would resolve features for that package
 # only and compile whisper.cpp and other dependencies a second time.
 cargo test --workspace --no-run
-# The speech model (from PyPI packages, converted and verified; cached in
+# The speech models and the sentence model (from PyPI packages, converted or
+# copied, and verified; cached in
 # ~/.cache/recueil/models, so only the first run downloads).
-target/debug/recueil models fetch base silero-vad
+target/debug/recueil models fetch base silero-vad e5-small
 cargo test --workspace --no-fail-fast

