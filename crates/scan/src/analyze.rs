@@ -131,6 +131,37 @@ pub(crate) fn flatten(img: &GrayImage, feature_px: f32) -> GrayImage {
     out
 }
 
+/// Turns to paper every speck: a connected group of pixels darker than
+/// `ink` of at most `max_area` pixels. Unlike a median filter, which
+/// votes a one-pixel stroke away with its neighbours, this leaves every
+/// stroke that is longer than a speck whole, however thin or faded (an old
+/// carbon copy's type is broken into such strokes). imageproc has no
+/// area filter, hence this one, on its connected-component labelling.
+pub(crate) fn despeckle(img: &mut GrayImage, ink: u8, max_area: u32) {
+    let (w, h) = img.dimensions();
+    let mut bin = GrayImage::new(w, h);
+    for (b, p) in bin.pixels_mut().zip(img.pixels()) {
+        b[0] = if p[0] < ink { 255 } else { 0 };
+    }
+    let labels = connected_components(&bin, Connectivity::Eight, Luma([0u8]));
+    let mut area: Vec<u32> = Vec::new();
+    for l in labels.pixels() {
+        let l = l[0] as usize;
+        if l != 0 {
+            if area.len() <= l {
+                area.resize(l + 1, 0);
+            }
+            area[l] += 1;
+        }
+    }
+    for (p, l) in img.pixels_mut().zip(labels.pixels()) {
+        let l = l[0] as usize;
+        if l != 0 && area[l] <= max_area {
+            p[0] = 255;
+        }
+    }
+}
+
 /// The grey below which a fraction `q` of the image lies.
 pub(crate) fn percentile(img: &GrayImage, q: f32) -> u8 {
     let mut histogram = [0u64; 256];

@@ -142,12 +142,18 @@ fn parse_tsv(tsv: &str) -> OcrOutput {
     }
     let mut text = String::new();
     let mut last_line = 0;
+    let mut elided = false;
     for w in &words {
         if !text.is_empty() {
-            text.push(if w.line != last_line { '\n' } else { ' ' });
+            if w.line != last_line {
+                text.push('\n');
+            } else if !elided {
+                text.push(' ');
+            }
         }
         text.push_str(&w.text);
         last_line = w.line;
+        elided = elision(&w.text);
     }
     let chars: usize = words.iter().map(|w| w.text.chars().count()).sum();
     let engine_confidence = if chars == 0 {
@@ -175,6 +181,21 @@ fn parse_tsv(tsv: &str) -> OcrOutput {
         engine_confidence,
         plausible,
     }
+}
+
+/// Whether a word is a French elision ("l'", "D'", "qu'", "jusqu'"),
+/// which the next word follows without a space. A typewriter gives the
+/// apostrophe a whole letter's width, and tesseract then reads a space
+/// after it ("AU CONSEIL D' ADMINISTRATION") that French never has.
+fn elision(word: &str) -> bool {
+    const ELIDED: [&str; 15] = [
+        "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu",
+        "presqu", "quelqu",
+    ];
+    let Some(stem) = word.strip_suffix(['\'', '\u{2019}']) else {
+        return false;
+    };
+    ELIDED.iter().any(|e| e.eq_ignore_ascii_case(stem))
 }
 
 /// Whether an OCR'd token looks like a French word, a number or ordinary
@@ -249,6 +270,29 @@ pub(crate) fn page_confidence(out: &OcrOutput) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_elision_is_joined_to_the_next_word() {
+        let row = |n: u32, left: u32, text: &str| {
+            format!("5\t1\t1\t1\t1\t{n}\t{left}\t10\t50\t20\t90\t{text}")
+        };
+        let tsv = [
+            row(1, 0, "AU"),
+            row(2, 60, "CONSEIL"),
+            row(3, 120, "D\u{2019}"),
+            row(4, 180, "ADMINISTRATION"),
+            row(5, 240, "jusqu'"),
+            row(6, 300, "ici,"),
+            row(7, 360, "l'"),
+        ]
+        .join("\n");
+        let out = parse_tsv(&tsv);
+        assert_eq!(out.text, "AU CONSEIL D\u{2019}ADMINISTRATION jusqu'ici, l'");
+        assert_eq!(out.words.len(), 7, "the words stay as read");
+        // A quotation closed by an apostrophe is not an elision.
+        assert!(!elision("dit'"));
+        assert!(!elision("'"));
+    }
 
     #[test]
     fn plausible_words() {
