@@ -237,9 +237,10 @@ pub(crate) fn free_page_image<'a>(
 /// Prepares a free page for OCR: the paper flattened to white (grey
 /// paper, uneven light, a scanner's shading), speckle removed by a 3 x 3
 /// median, the contrast stretched from the ink's darkness to the paper's,
-/// the specks left removed by their size (a tenth of a millimetre across), and small type
-/// enlarged on pages scanned under about 200 dpi (2,400 pixels on the longer side). Tesseract's own global binarisation reads
-/// nothing at all from a clean typed letter with faint ink or a little
+/// the specks left removed by their size (a tenth of a millimetre
+/// across), and small type enlarged on pages scanned under about 200 dpi
+/// (2,400 pixels on the longer side). Tesseract's own global binarisation
+/// reads nothing at all from a clean typed letter with faint ink or a little
 /// sensor noise (measured on the generated letters: 17 of 120 pages came
 /// back empty, the tesseract command line empty on the same files), and
 /// misreads type whose letters are under about 9 pixels high.
