@@ -102,7 +102,7 @@ pub struct EvalBallotsArgs {
     pub letter_photos: Option<usize>,
 }
 
-/// `recueil bench ballots DIR [--limit N]`
+/// `recueil bench ballots DIR [--limit N] [--real DIR]`
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchBallotsArgs {
     /// An evaluation directory with `truth.json`.
@@ -110,6 +110,11 @@ pub struct BenchBallotsArgs {
     /// At most this many pages.
     #[arg(long, default_value_t = 12)]
     pub limit: usize,
+    /// Also time the real typewritten pages under DIR (`tapuscorpus/`,
+    /// e.g. fixtures/real/scans) read whole, beside the tesseract command
+    /// line on the same files, with each one's character error rate.
+    #[arg(long, value_name = "DIR")]
+    pub real: Option<PathBuf>,
 }
 
 /// Subcommands of `recueil forms`.
@@ -406,8 +411,12 @@ fn check(r: &eval::EvalReport, dir: &Path) -> Result<()> {
 }
 
 pub fn run_bench_ballots(args: &BenchBallotsArgs) -> Result<()> {
-    let report = eval::bench(&args.dir, args.limit)
+    let mut report = eval::bench(&args.dir, args.limit)
         .with_context(|| format!("cannot benchmark on {}", args.dir.display()))?;
+    if let Some(real) = &args.real {
+        report.real = eval::bench_real(real)
+            .with_context(|| format!("cannot benchmark the real pages of {}", real.display()))?;
+    }
     print!("{report}");
     Ok(())
 }

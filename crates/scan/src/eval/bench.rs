@@ -23,6 +23,24 @@ pub struct BenchReport {
     pub cli_pages_per_min: Option<f32>,
     /// In-process OCR throughput over the CLI's.
     pub ratio_vs_cli: Option<f32>,
+    /// The real typewritten pages, when asked for ([`bench_real`]).
+    pub real: Vec<RealTiming>,
+}
+
+/// One real typewritten page (`tapuscorpus/`) read whole by recueil and by
+/// the tesseract command line with its default settings: the time each
+/// took and the character error rate each reached.
+#[derive(Debug, Clone, Serialize)]
+pub struct RealTiming {
+    pub file: String,
+    /// Decoding, the page's preparation and OCR, one thread, the engine
+    /// warm.
+    pub seconds: f32,
+    pub cer: f32,
+    /// `tesseract FILE stdout -l fra`, one process (it loads the language
+    /// data each time); `None` when the command is not installed.
+    pub cli_seconds: Option<f32>,
+    pub cli_cer: Option<f32>,
 }
 
 /// Measures throughput on up to `limit` form pages with text of an
@@ -49,7 +67,43 @@ pub fn bench(dir: &Path, limit: usize) -> Result<BenchReport, ScanError> {
         ocr_pages_per_min: ocr,
         cli_pages_per_min: cli,
         ratio_vs_cli: cli.map(|c| ocr / c),
+        real: Vec::new(),
     })
+}
+
+/// Times the real typewritten pages under `dir` (`tapuscorpus/`, as
+/// `recueil eval ballots --real` reads them), one at a time, beside the
+/// tesseract command line on the same files.
+pub fn bench_real(dir: &Path) -> Result<Vec<RealTiming>, ScanError> {
+    use super::measure::{cli_reading, file_name, read_real_page, real_pages, real_truth};
+    let scanner = BallotScanner::default();
+    // The engine is made once per thread; make it before timing.
+    crate::ocr::recognise(
+        &GrayImage::from_pixel(64, 32, image::Luma([255])),
+        OCR_DPI,
+        tesseract::PageSegMode::PsmAuto,
+    )?;
+    let mut out = Vec::new();
+    for (collection, path) in real_pages(dir) {
+        if collection != super::RealCollection::Tapuscorpus {
+            continue;
+        }
+        let truth = real_truth(&path)?;
+        let started = Instant::now();
+        let read = read_real_page(&scanner, &path)?;
+        let seconds = started.elapsed().as_secs_f32();
+        let started = Instant::now();
+        let cli = cli_reading(&path);
+        let cli_seconds = started.elapsed().as_secs_f32();
+        out.push(RealTiming {
+            file: file_name(&path),
+            seconds,
+            cer: recueil_eval::cer(&truth, &read.text) as f32,
+            cli_seconds: cli.as_ref().map(|_| cli_seconds),
+            cli_cer: cli.map(|text| recueil_eval::cer(&truth, &text) as f32),
+        });
+    }
+    Ok(out)
 }
 
 fn per_minute(count: usize, started: Instant) -> f32 {

@@ -339,6 +339,32 @@ fn evaluate_page(scanner: &BallotScanner, dir: &Path, t: &TruthPage) -> PageResu
 /// page is also read by the tesseract command line with its default
 /// settings, and scored the same way.
 pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, ScanError> {
+    let items = real_pages(dir);
+    let scanner = BallotScanner::default();
+    let results = par_map(
+        &items,
+        |(collection, path)| -> Result<RealResult, ScanError> {
+            let read = read_real_page(&scanner, path)?;
+            let gt = real_truth(path)?;
+            Ok(RealResult {
+                collection: *collection,
+                file: file_name(path),
+                cer: recueil_eval::cer(&gt, &read.text) as f32,
+                cli_cer: beside_cli
+                    .then(|| cli_reading(path))
+                    .flatten()
+                    .map(|text| recueil_eval::cer(&gt, &text) as f32),
+                confidence: read.confidence,
+                needs_review: read.needs_review,
+            })
+        },
+    );
+    results.into_iter().collect()
+}
+
+/// The real scans (`NAME.jpg`) under `dir`, collection by collection,
+/// each collection's files in name order.
+pub(crate) fn real_pages(dir: &Path) -> Vec<(RealCollection, PathBuf)> {
     let mut items = Vec::new();
     for collection in RealCollection::ALL {
         let sub = dir.join(collection.dir_name());
@@ -353,40 +379,38 @@ pub fn evaluate_real(dir: &Path, beside_cli: bool) -> Result<Vec<RealResult>, Sc
         files.sort();
         items.extend(files.into_iter().map(|f| (collection, f)));
     }
-    let scanner = BallotScanner::default();
-    let results = par_map(
-        &items,
-        |(collection, path)| -> Result<RealResult, ScanError> {
-            let name = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
-            let page = crate::load::load_colour_page(&bytes, &name, 1)?;
-            let grey = page.grey();
-            let read = scanner.read_text_page(&crate::letter::free_page_image(&page, &grey))?;
-            let gt_path = path.with_extension("gt.txt");
-            let gt = std::fs::read_to_string(&gt_path)
-                .map_err(|e| ScanError::Io(format!("{}: {e}", gt_path.display())))?;
-            Ok(RealResult {
-                collection: *collection,
-                file: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                cer: recueil_eval::cer(&gt, &read.text) as f32,
-                cli_cer: beside_cli
-                    .then(|| cli_reading(path))
-                    .flatten()
-                    .map(|text| recueil_eval::cer(&gt, &text) as f32),
-                confidence: read.confidence,
-                needs_review: read.needs_review,
-            })
-        },
-    );
-    results.into_iter().collect()
+    items
+}
+
+/// recueil's reading of a real scan, as the ballot worker reads a free
+/// page: decoded in colour, read from the ink's own grey.
+pub(crate) fn read_real_page(
+    scanner: &BallotScanner,
+    path: &Path,
+) -> Result<crate::letter::TextReading, ScanError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ScanError::Io(format!("{name}: {e}")))?;
+    let page = crate::load::load_colour_page(&bytes, &name, 1)?;
+    let grey = page.grey();
+    scanner.read_text_page(&crate::letter::free_page_image(&page, &grey))
+}
+
+/// The transcription of a real scan, `NAME.gt.txt` beside `NAME.jpg`.
+pub(crate) fn real_truth(path: &Path) -> Result<String, ScanError> {
+    let gt_path = path.with_extension("gt.txt");
+    std::fs::read_to_string(&gt_path)
+        .map_err(|e| ScanError::Io(format!("{}: {e}", gt_path.display())))
+}
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// What `tesseract FILE stdout -l fra` prints with its default settings,
 /// or `None` if the command is missing or fails.
-fn cli_reading(path: &Path) -> Option<String> {
+pub(crate) fn cli_reading(path: &Path) -> Option<String> {
     let out = super::tesseract_cli(path).output().ok()?;
     out.status
         .success()

@@ -20,7 +20,7 @@ mod pool;
 mod report;
 pub mod truth;
 
-pub use bench::{bench, BenchReport};
+pub use bench::{bench, bench_real, BenchReport, RealTiming};
 pub use generate::{
     generate, generate_letter_photos, generate_letters, generate_photos, FormWriter,
     GenerateSummary, WrittenForm, CLEAR_FONTS,

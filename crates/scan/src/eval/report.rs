@@ -145,12 +145,53 @@ impl std::fmt::Display for BenchReport {
         match (self.cli_pages_per_min, self.ratio_vs_cli) {
             (Some(c), Some(r)) => {
                 writeln!(f, "tesseract CLI, same crops:    {c:>7.1} pages/min")?;
-                writeln!(f, "ratio in-process / CLI:       {r:>7.2}")
+                writeln!(f, "ratio in-process / CLI:       {r:>7.2}")?;
             }
             _ => writeln!(
                 f,
                 "tesseract CLI: not installed (apt-get install tesseract-ocr)"
-            ),
+            )?,
         }
+        if self.real.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "real typewritten pages, read whole, 1 thread (recueil | tesseract CLI, default settings):"
+        )?;
+        let opt = |v: Option<f32>, scale: f32| {
+            v.map_or_else(|| "     -".to_owned(), |v| format!("{:>6.1}", scale * v))
+        };
+        for r in &self.real {
+            writeln!(
+                f,
+                "  {:<55} {:>6.1} s | {} s   CER {:>5.1} % | {} %",
+                r.file,
+                r.seconds,
+                opt(r.cli_seconds, 1.0),
+                100.0 * r.cer,
+                opt(r.cli_cer, 100.0)
+            )?;
+        }
+        let seconds: f32 = self.real.iter().map(|r| r.seconds).sum();
+        let cli: Option<f32> = self.real.iter().map(|r| r.cli_seconds).sum();
+        let lower = self
+            .real
+            .iter()
+            .filter(|r| r.cli_cer.is_some_and(|c| r.cer < c))
+            .count();
+        write!(f, "  total {seconds:.1} s")?;
+        if let Some(cli) = cli {
+            write!(
+                f,
+                " | {cli:.1} s, time ratio recueil / CLI {:.2}",
+                seconds / cli
+            )?;
+        }
+        writeln!(
+            f,
+            "; recueil's CER lower on {lower} of {} pages",
+            self.real.len()
+        )
     }
 }
