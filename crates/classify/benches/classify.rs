@@ -1,5 +1,8 @@
 //! Time to classify one contribution with the embedded model (target: well
-//! under 1 ms). `cargo bench -p recueil-classify`.
+//! under 1 ms), beside the time the sentence-embedding model that issue 15
+//! would average with it (multilingual-e5-small, `recueil-embed`) takes to
+//! embed the same text. `cargo bench -p recueil-classify`; the embedding
+//! group needs `recueil models fetch e5-small`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use recueil_classify::QuestionClassifier;
@@ -38,6 +41,29 @@ fn bench(c: &mut Criterion) {
     c.bench_function("load embedded model", |b| {
         b.iter(|| QuestionClassifier::embedded().expect("embedded model"))
     });
+
+    let dir = recueil_models::resolve_models_dir(
+        std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    );
+    let model = match recueil_models::resolve_verified("e5-small", &dir) {
+        Ok(path) => recueil_embed::SentenceModel::load(&path).expect("e5-small loads"),
+        Err(e) => {
+            eprintln!("e5 embedding not timed: {e} (recueil models fetch e5-small)");
+            return;
+        }
+    };
+    let mut group = c.benchmark_group("e5 embedding");
+    for (name, text) in [
+        ("voicemail", VOICEMAIL),
+        ("letter", LETTER),
+        ("explicit", EXPLICIT),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| model.embed(black_box(text), recueil_embed::Role::Passage))
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);
