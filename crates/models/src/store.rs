@@ -441,19 +441,9 @@ pub fn fetch_with(
                 convert(&model, &assets, spec.quantization, w)?;
                 Ok(())
             })?;
-            let secs = started.elapsed().as_secs_f64();
-            tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "converted and verified");
             reports.insert(
                 spec.name.clone(),
-                FetchReport {
-                    name: spec.name.clone(),
-                    path,
-                    size,
-                    sha256: spec.sha256.clone(),
-                    outcome: FetchOutcome::Built,
-                    downloaded: downloaded.clone(),
-                    convert_seconds: secs,
-                },
+                built(spec, path, size, started, &downloaded, "converted"),
             );
         }
     }
@@ -482,17 +472,7 @@ fn build_vad(
         crate::silero::write_vad(&tensors, version, w)?;
         Ok(())
     })?;
-    let secs = started.elapsed().as_secs_f64();
-    tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "converted and verified");
-    Ok(FetchReport {
-        name: spec.name.clone(),
-        path,
-        size,
-        sha256: spec.sha256.clone(),
-        outcome: FetchOutcome::Built,
-        downloaded: downloaded.to_vec(),
-        convert_seconds: secs,
-    })
+    Ok(built(spec, path, size, started, downloaded, "converted"))
 }
 
 /// Extracts a model published ready to use from its archive, byte for byte,
@@ -511,9 +491,22 @@ fn build_copy(
     let size = write_verified(&path, &spec.sha256, &spec.name, |w| {
         w.write_all(&bytes).map_err(|e| ModelError::io(&path, e))
     })?;
+    Ok(built(spec, path, size, started, downloaded, "extracted"))
+}
+
+/// The report of a model just built (`how`: converted, extracted) and
+/// installed at `path`, verified, logged once.
+fn built(
+    spec: &ModelSpec,
+    path: PathBuf,
+    size: u64,
+    started: Instant,
+    downloaded: &[String],
+    how: &str,
+) -> FetchReport {
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "extracted and verified");
-    Ok(FetchReport {
+    tracing::info!(model = %spec.name, path = %path.display(), size, seconds = secs, "{how} and verified");
+    FetchReport {
         name: spec.name.clone(),
         path,
         size,
@@ -521,7 +514,7 @@ fn build_copy(
         outcome: FetchOutcome::Built,
         downloaded: downloaded.to_vec(),
         convert_seconds: secs,
-    })
+    }
 }
 
 fn root_of(manifest: &Manifest, name: &str) -> Result<String, ModelError> {
