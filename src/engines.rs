@@ -85,16 +85,45 @@ fn transcriber(
 }
 
 /// The question classifier, from `classifier.model` or the model built
-/// into the binary.
+/// into the binary, with the sentence model it reads from `models.dir`.
 fn classifier(
     settings: &Settings,
 ) -> Result<Arc<dyn recueil_core::engine::Classifier>, EngineError> {
-    let classifier = match settings.config.classifier_model(None)? {
-        Some(path) => recueil_classify::QuestionClassifier::from_path(&path),
-        None => recueil_classify::QuestionClassifier::embedded(),
-    }
-    .map_err(|e| EngineError::Unavailable(format!("question classifier: {e}")))?;
+    let model = settings.config.classifier_model(None)?;
+    let models = settings.config.models(None)?;
+    let classifier = question_classifier(model.as_deref(), &models.dir)
+        .map_err(|e| EngineError::Unavailable(format!("question classifier: {e:#}")))?;
     Ok(Arc::new(classifier))
+}
+
+/// The question classifier of the artefact at `model` (else the one built
+/// into the binary), with the sentence model it was trained on, found in
+/// `models_dir` and checked against its pinned sha256 as the speech models
+/// are (`recueil models fetch e5-small` puts it there).
+pub fn question_classifier(
+    model: Option<&std::path::Path>,
+    models_dir: &std::path::Path,
+) -> anyhow::Result<recueil_classify::QuestionClassifier> {
+    use anyhow::Context;
+    use recueil_classify::QuestionClassifier;
+    let model = match model {
+        Some(path) => QuestionClassifier::model_from_path(path)?,
+        None => QuestionClassifier::embedded_model().context("the built-in classifier model")?,
+    };
+    let sentence = match &model.sentence {
+        None => None,
+        Some(head) => Some(sentence_model(&head.model, models_dir)?),
+    };
+    Ok(QuestionClassifier::new(model, sentence)?)
+}
+
+/// The sentence model `name` from `models_dir`, verified.
+pub fn sentence_model(
+    name: &str,
+    models_dir: &std::path::Path,
+) -> anyhow::Result<Arc<dyn recueil_classify::SentenceEncoder>> {
+    let path = recueil_models::resolve_verified(name, models_dir)?;
+    Ok(Arc::new(recueil_embed::SentenceModel::load(&path)?))
 }
 
 /// The letter bundle intake makes of sheets scanned apart

@@ -171,7 +171,9 @@ fn main() -> ExitCode {
     let offline = match &cli.command {
         Command::Classify(a) => Some(commands::classify::run_classify(a, &config)),
         Command::Eval(EvalCommand::Classify(a)) => Some(commands::classify::run_eval(a, &config)),
-        Command::Train(TrainCommand::Classifier(a)) => Some(commands::classify::run_train(a)),
+        Command::Train(TrainCommand::Classifier(a)) => {
+            Some(commands::classify::run_train(a, &config))
+        }
         Command::Redact(a) => Some(commands::review::redact(a)),
         Command::ReadBallot(a) => Some(commands::ballot::run_read_ballot(a)),
         Command::Transcribe(a) => Some(commands::speech::run_transcribe(a, &config)),

@@ -9,7 +9,7 @@ use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use recueil_classify::{
     evaluate, evaluate_explicit, parse_tsv, train, HyperParameters, QuestionClassifier,
-    TrainOptions,
+    TrainOptions, SENTENCE_MODEL,
 };
 use recueil_core::{Question, QuestionSet};
 use std::collections::BTreeMap;
@@ -65,13 +65,14 @@ pub struct TrainClassifierArgs {
     /// model's date to reproduce it byte for byte.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
+    /// Train the term model alone, without the sentence model (whose file
+    /// the classifier then does not need).
+    #[arg(long)]
+    pub terms_only: bool,
 }
 
-fn load(model: Option<&Path>) -> Result<QuestionClassifier> {
-    Ok(match model {
-        Some(path) => QuestionClassifier::from_path(path)?,
-        None => QuestionClassifier::embedded().context("the built-in classifier model")?,
-    })
+fn load(model: Option<&Path>, config: &Config) -> Result<QuestionClassifier> {
+    crate::engines::question_classifier(model, &config.models(None)?.dir)
 }
 
 fn read_input(text: Option<&str>) -> Result<String> {
@@ -89,7 +90,10 @@ fn read_input(text: Option<&str>) -> Result<String> {
 
 /// Classifies one text and prints the result.
 pub fn run_classify(args: &ClassifyArgs, config: &Config) -> Result<()> {
-    let classifier = load(config.classifier_model(args.model.clone())?.as_deref())?;
+    let classifier = load(
+        config.classifier_model(args.model.clone())?.as_deref(),
+        config,
+    )?;
     let ticked =
         QuestionSet::parse_list(&args.ticked).map_err(|e| anyhow::anyhow!("--ticked: {e}"))?;
     let text = read_input(args.text.as_deref())?;
@@ -171,7 +175,10 @@ pub fn run_eval(args: &EvalClassifyArgs, config: &Config) -> Result<()> {
         }
         return Ok(());
     }
-    let classifier = load(config.classifier_model(args.model.clone())?.as_deref())?;
+    let classifier = load(
+        config.classifier_model(args.model.clone())?.as_deref(),
+        config,
+    )?;
     let report = evaluate(&classifier, &examples);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -184,7 +191,7 @@ pub fn run_eval(args: &EvalClassifyArgs, config: &Config) -> Result<()> {
 
 /// Trains a model and writes the artefact. Same corpus and date give the
 /// same bytes.
-pub fn run_train(args: &TrainClassifierArgs) -> Result<()> {
+pub fn run_train(args: &TrainClassifierArgs, config: &Config) -> Result<()> {
     let tsv = std::fs::read_to_string(&args.train)
         .with_context(|| format!("reading {}", args.train.display()))?;
     let name = args
@@ -202,7 +209,15 @@ pub fn run_train(args: &TrainClassifierArgs) -> Result<()> {
         date,
         hyper_parameters: HyperParameters::default(),
     };
-    let model = train(&tsv, &options)?;
+    let sentence = if args.terms_only {
+        None
+    } else {
+        Some(crate::engines::sentence_model(
+            SENTENCE_MODEL,
+            &config.models(None)?.dir,
+        )?)
+    };
+    let model = train(&tsv, &options, sentence.as_deref())?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -210,16 +225,21 @@ pub fn run_train(args: &TrainClassifierArgs) -> Result<()> {
         .with_context(|| format!("writing {}", args.out.display()))?;
     let t = &model.training;
     println!(
-        "{} {}: {} examples, {} terms, L2 {}, cross-validated F1 {:.3}/{:.3}/{:.3} (macro {:.3}), written to {}",
+        "{} {}: {} examples, {} terms, L2 {}, {}cross-validated F1 {:.3}/{:.3}/{:.3} (macro {:.3}; terms alone {:.3}), written to {}",
         model.name,
         model.version,
         t.corpus_examples,
         model.vocabulary.len(),
         t.chosen_l2,
+        model.sentence.as_ref().map_or(String::new(), |s| format!(
+            "sentence model {} (L2 {}, macro-F1 alone {:.3}), ",
+            s.model, s.chosen_l2, s.cv_macro_f1
+        )),
         t.cv_f1[0],
         t.cv_f1[1],
         t.cv_f1[2],
         t.cv_macro_f1,
+        t.cv_macro_f1_terms,
         args.out.display()
     );
     Ok(())

@@ -39,8 +39,13 @@ pub enum ModelsCommand {
     /// does nothing for a model already there and verified
     Fetch {
         /// Models to fetch (see `recueil models list`); by default the
-        /// voicemail worker's: the speech model and the voice detector
-        #[arg(default_values = [recueil_models::DEFAULT_MODEL, recueil_models::VAD_MODEL])]
+        /// workers': the speech model, the voice detector and the sentence
+        /// model the question classifier reads
+        #[arg(default_values = [
+            recueil_models::DEFAULT_MODEL,
+            recueil_models::VAD_MODEL,
+            recueil_classify::SENTENCE_MODEL,
+        ])]
         names: Vec<String>,
         /// The quantized variant of each NAME instead (e.g. base -> base-q8_0)
         #[arg(long, value_enum)]

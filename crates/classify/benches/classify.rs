@@ -1,13 +1,13 @@
-//! Time to classify one contribution with the embedded model (target: well
-//! under 1 ms), beside the time the sentence-embedding model that issue 15
-//! would average with it (multilingual-e5-small, `recueil-embed`) takes to
-//! embed the same text. `cargo bench -p recueil-classify`; the embedding
-//! group needs `recueil models fetch e5-small`.
+//! Time to classify one contribution with the committed model (the term
+//! model averaged with the sentence model on multilingual-e5-small), beside
+//! the term model alone (the model before issue 15), on the same texts.
+//! `cargo bench -p recueil-classify`; needs `recueil models fetch e5-small`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use recueil_classify::QuestionClassifier;
+use recueil_classify::{Model, QuestionClassifier};
 use recueil_core::engine::Classifier;
 use recueil_core::QuestionSet;
+use std::sync::Arc;
 
 const VOICEMAIL: &str = "bonjour euh je m'appelle Josiane j'ai soixante dix huit ans j'habite aux \
     Dervallières depuis que mon mari est parti je vois plus personne euh je pense qu'il faudrait \
@@ -26,44 +26,45 @@ const EXPLICIT: &str = "alors pour la question deux et la trois euh les commerç
     aider et je propose des repas suspendus";
 
 fn bench(c: &mut Criterion) {
-    let classifier = QuestionClassifier::embedded().expect("embedded model");
-    let mut group = c.benchmark_group("classify");
-    for (name, text) in [
-        ("voicemail", VOICEMAIL),
-        ("letter", LETTER),
-        ("explicit", EXPLICIT),
-    ] {
-        group.bench_function(name, |b| {
-            b.iter(|| classifier.classify(black_box(text), QuestionSet::empty()))
-        });
-    }
-    group.finish();
-    c.bench_function("load embedded model", |b| {
-        b.iter(|| QuestionClassifier::embedded().expect("embedded model"))
-    });
-
     let dir = recueil_models::resolve_models_dir(
         std::env::var_os("RECUEIL_MODELS_DIR").map(Into::into),
         std::env::var_os("HOME").map(Into::into),
     );
-    let model = match recueil_models::resolve_verified("e5-small", &dir) {
-        Ok(path) => recueil_embed::SentenceModel::load(&path).expect("e5-small loads"),
-        Err(e) => {
-            eprintln!("e5 embedding not timed: {e} (recueil models fetch e5-small)");
-            return;
+    let path = recueil_models::resolve_verified("e5-small", &dir)
+        .unwrap_or_else(|e| panic!("{e} (recueil models fetch e5-small)"));
+    let e5 = Arc::new(recueil_embed::SentenceModel::load(&path).expect("e5-small loads"));
+    let model = QuestionClassifier::embedded_model().expect("embedded model");
+    let chosen = QuestionClassifier::new(model.clone(), Some(e5.clone())).expect("classifier");
+    // The same artefact without its sentence model: the term model's
+    // scoring alone, as before issue 15 (its thresholds differ, its cost
+    // does not).
+    let terms = QuestionClassifier::new(
+        Model {
+            sentence: None,
+            ..model
+        },
+        None,
+    )
+    .expect("term model");
+    for (group, classifier) in [("terms + e5 (committed)", &chosen), ("terms alone", &terms)] {
+        let mut group = c.benchmark_group(group);
+        for (name, text) in [
+            ("voicemail", VOICEMAIL),
+            ("letter", LETTER),
+            ("explicit", EXPLICIT),
+        ] {
+            group.bench_function(name, |b| {
+                b.iter(|| classifier.classify(black_box(text), QuestionSet::empty()))
+            });
         }
-    };
-    let mut group = c.benchmark_group("e5 embedding");
-    for (name, text) in [
-        ("voicemail", VOICEMAIL),
-        ("letter", LETTER),
-        ("explicit", EXPLICIT),
-    ] {
-        group.bench_function(name, |b| {
-            b.iter(|| model.embed(black_box(text), recueil_embed::Role::Passage))
-        });
+        group.finish();
     }
-    group.finish();
+    c.bench_function("load embedded model", |b| {
+        b.iter(|| QuestionClassifier::embedded_model().expect("embedded model"))
+    });
+    c.bench_function("load e5-small", |b| {
+        b.iter(|| recueil_embed::SentenceModel::load(&path).expect("e5-small loads"))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -12,7 +12,8 @@
 //! 2. Otherwise **explicit mentions** in the text decide the set; the
 //!    content model does not add to it (a caller who says "pour la trois"
 //!    has told us where they meant to be filed).
-//! 3. Otherwise the **content model** decides. If its "not a
+//! 3. Otherwise the **content model** decides: the average of the term
+//!    model and the sentence model (see [`crate::Model`]). If its "not a
 //!    contribution" head fires (wrong number, hang-up, reminder...), no
 //!    question and review. Else the best-scoring question that reaches its
 //!    cross-validated threshold, and each other question that reaches its
@@ -34,11 +35,13 @@
 
 use crate::error::ClassifyError;
 use crate::explicit::find_mentions;
-use crate::model::{publishable, set_probability, Model, Scorer, NONE};
+use crate::model::{averaged, publishable, set_probability, Model, Scorer, NONE};
+use crate::sentence::{SentenceEncoder, SentenceHead};
 use crate::text::only_function_words;
 use recueil_core::engine::{Classification, Classifier};
 use recueil_core::{EngineInfo, Evidence, EvidenceKind, Question, QuestionSet};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The engine name reported in [`EngineInfo`].
 pub const ENGINE_NAME: &str = "recueil-classify";
@@ -79,31 +82,62 @@ pub struct Outcome {
 pub struct QuestionClassifier {
     model: Model,
     scorer: Scorer,
+    /// The sentence model's head and the encoder it reads, when the
+    /// artefact has one.
+    sentence: Option<(SentenceHead, Arc<dyn SentenceEncoder>)>,
 }
 
 impl QuestionClassifier {
-    /// The classifier with the model embedded in the binary at build time,
-    /// so that it works wherever the binary goes.
-    pub fn embedded() -> Result<QuestionClassifier, ClassifyError> {
-        Self::from_json(EMBEDDED_MODEL)
+    /// The model embedded in the binary at build time, so that it works
+    /// wherever the binary goes.
+    pub fn embedded_model() -> Result<Model, ClassifyError> {
+        Model::from_json(EMBEDDED_MODEL)
     }
 
-    /// A classifier from an artefact on disk (e.g. a newly trained one).
-    pub fn from_path(path: &Path) -> Result<QuestionClassifier, ClassifyError> {
+    /// A model artefact on disk (e.g. a newly trained one).
+    pub fn model_from_path(path: &Path) -> Result<Model, ClassifyError> {
         let json = std::fs::read_to_string(path).map_err(|source| ClassifyError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_json(&json)
+        Model::from_json(&json)
     }
 
-    pub fn from_json(json: &str) -> Result<QuestionClassifier, ClassifyError> {
-        Ok(Self::from_model(Model::from_json(json)?))
-    }
-
-    pub fn from_model(model: Model) -> QuestionClassifier {
+    /// The classifier `model` defines. A model with a sentence model needs
+    /// its encoder, the very file it was trained on (see
+    /// [`Model::sentence`]): without it, or with another, this is an error
+    /// naming what to fetch, never a classifier that silently decides on
+    /// half its evidence. A model without one ignores `sentence`.
+    pub fn new(
+        model: Model,
+        sentence: Option<Arc<dyn SentenceEncoder>>,
+    ) -> Result<QuestionClassifier, ClassifyError> {
+        let sentence = match (&model.sentence, sentence) {
+            (None, _) => None,
+            (Some(head), None) => {
+                return Err(ClassifyError::SentenceModel(format!(
+                    "the classifier model {} reads {} sentence embeddings: \
+                     run `recueil models fetch {}`",
+                    model.version, head.model, head.model
+                )))
+            }
+            (Some(head), Some(encoder)) if encoder.sha256() != head.sha256 => {
+                return Err(ClassifyError::SentenceModel(format!(
+                    "the classifier model {} was trained on {} {}, not on the file given ({})",
+                    model.version,
+                    head.model,
+                    head.sha256,
+                    encoder.sha256()
+                )))
+            }
+            (Some(head), Some(encoder)) => Some((head.clone(), encoder)),
+        };
         let scorer = Scorer::new(&model);
-        QuestionClassifier { model, scorer }
+        Ok(QuestionClassifier {
+            model,
+            scorer,
+            sentence,
+        })
     }
 
     pub fn model(&self) -> &Model {
@@ -113,7 +147,14 @@ impl QuestionClassifier {
     /// Classifies `text`; `ticked` holds the boxes ticked on a paper form.
     pub fn classify_with_scores(&self, text: &str, ticked: QuestionSet) -> Outcome {
         let scored = self.scorer.score(text);
-        let p = scored.probabilities;
+        let sentence = self
+            .sentence
+            .as_ref()
+            .map(|(head, encoder)| head.probabilities(&encoder.embed(text)));
+        let p = match &sentence {
+            Some(s) => averaged(&scored.probabilities, s),
+            None => scored.probabilities,
+        };
         let scores = [p[0], p[1], p[2]];
         let not_contribution = p[NONE] >= self.model.thresholds.not_contribution;
         let mentions = find_mentions(text);
@@ -171,7 +212,7 @@ impl QuestionClassifier {
                 evidence.push(Evidence {
                     question: q,
                     kind: EvidenceKind::Content,
-                    cue: content_cue(text, &scored.contributions, q),
+                    cue: content_cue(text, &scored.contributions, sentence.as_ref(), q),
                 });
             }
             (chosen, !confident, false)
@@ -196,8 +237,14 @@ fn idx(q: Question) -> usize {
 }
 
 /// The terms that pushed question `q` up the most, quoted from the text
-/// with their contribution to the score: `« il faudrait » +0.84, ...`.
-fn content_cue(text: &str, contributions: &[crate::model::Contribution], q: Question) -> String {
+/// with their contribution to the term model's score, then the sentence
+/// model's probability: `« il faudrait » +0.84, ... ; sens du texte 0.91`.
+fn content_cue(
+    text: &str,
+    contributions: &[crate::model::Contribution],
+    sentence: Option<&[f64; crate::model::HEADS]>,
+    q: Question,
+) -> String {
     let i = idx(q);
     let mut top: Vec<&crate::model::Contribution> =
         contributions.iter().filter(|c| c.weight[i] > 0.0).collect();
@@ -219,7 +266,12 @@ fn content_cue(text: &str, contributions: &[crate::model::Contribution], q: Ques
             break;
         }
     }
-    parts.join(", ")
+    let terms = parts.join(", ");
+    match sentence {
+        Some(s) if terms.is_empty() => format!("sens du texte {:.2}", s[i]),
+        Some(s) => format!("{terms} ; sens du texte {:.2}", s[i]),
+        None => terms,
+    }
 }
 
 impl Classifier for QuestionClassifier {

@@ -16,6 +16,10 @@ pub enum ClassifyError {
     ModelFormat { found: String, expected: String },
     #[error("corpus line {line}: {message}")]
     Corpus { line: usize, message: String },
+    /// The sentence model the classifier model reads is missing, or is
+    /// not the one it was trained on.
+    #[error("{0}")]
+    SentenceModel(String),
     #[error("cannot train: {0}")]
     Training(String),
 }

@@ -11,7 +11,7 @@
 //! "la question du logement", "pour la deuxième fois", "ma deuxième
 //! question", "une question un peu bête", "j'ai posé la question trois fois".
 //!
-//! It works on the normalized tokens of [`crate::text`], so digits and
+//! It works on the normalized tokens of the `text` module, so digits and
 //! words, with or without accents, with or without punctuation (speech
 //! recognition output) are all read the same way. Hesitations are skipped:
 //! "question euh deux" is a mention.

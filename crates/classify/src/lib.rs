@@ -4,19 +4,25 @@
 //! Evidence, strongest first (see [`classifier`] for the exact rules): the
 //! boxes ticked on a paper form, an explicit mention in the text
 //! ([`explicit`]: "question 2", "pour la trois", "Q3"...), then a small
-//! transparent content model ([`Model`]: logistic regression on French
-//! stems) trained by [`train`] on the labelled corpus committed under
+//! content model ([`Model`]: a transparent logistic regression on French
+//! stems averaged with one on the text's multilingual-e5-small sentence
+//! embedding, [`sentence`]) trained by [`train`] on the labelled corpus committed under
 //! `fixtures/classify/`. The trained artefact lives in
 //! `models/classifier/questions.json` and is embedded in the binary.
 //!
-//! ```
+//! ```no_run
 //! use recueil_classify::QuestionClassifier;
 //! use recueil_core::engine::Classifier;
 //! use recueil_core::QuestionSet;
+//! use std::sync::Arc;
 //!
-//! let classifier = QuestionClassifier::embedded().unwrap();
+//! // The sentence model, as `recueil models fetch e5-small` verified it.
+//! let e5 = recueil_embed::SentenceModel::load("models/e5-small-q4.bin".as_ref())?;
+//! let model = QuestionClassifier::embedded_model()?;
+//! let classifier = QuestionClassifier::new(model, Some(Arc::new(e5)))?;
 //! let c = classifier.classify("Pour la question 3 : il faudrait plus de bancs.", QuestionSet::empty());
 //! assert_eq!(c.questions.to_string(), "3");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod classifier;
@@ -25,6 +31,7 @@ mod error;
 mod eval;
 pub mod explicit;
 mod model;
+pub mod sentence;
 mod text;
 mod train;
 
@@ -37,4 +44,5 @@ pub use eval::{
 pub use model::{
     FeatureSpec, HyperParameters, Model, Thresholds, TrainingInfo, FORMAT, FORMAT_VERSION,
 };
+pub use sentence::{SentenceEncoder, SentenceHead, SENTENCE_MODEL};
 pub use train::{train, TrainOptions};

@@ -1,14 +1,23 @@
 //! The trained content model: a versioned JSON artefact, and the scoring it
 //! defines.
 //!
-//! The model is one-vs-rest logistic regression on binary unigram and
-//! bigram stem features, L2-normalized per text so that a long letter and a
-//! short voicemail weigh the same. It is deliberately transparent: every
-//! score is a bias plus a sum of per-term weights that can be printed next
-//! to the decision, which is what lets a reviewer see *why* a contribution
-//! was filed under a question.
+//! The model is two one-vs-rest logistic regressions whose probabilities
+//! are averaged, head by head:
+//!
+//! * the **term model**, on binary unigram and bigram stem features,
+//!   L2-normalized per text so that a long letter and a short voicemail
+//!   weigh the same. It is deliberately transparent: every score is a bias
+//!   plus a sum of per-term weights that can be printed next to the
+//!   decision, which is what lets a reviewer see *why* a contribution was
+//!   filed under a question;
+//! * the **sentence model** ([`crate::sentence`]), on the
+//!   multilingual-e5-small embedding of the whole text, which recognises
+//!   what a text means when it says it in words the corpus never used.
+//!
+//! The thresholds are learned on the averaged scores.
 
 use crate::error::ClassifyError;
+use crate::sentence::SentenceHead;
 use crate::text::{features, Normalizer};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,7 +34,7 @@ pub(crate) const NONE: usize = 3;
 pub const FORMAT: &str = "recueil-classifier";
 /// Bumped whenever the meaning of a field or of the features changes; a
 /// model of another format version is refused rather than misread.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The artefact, as stored under `models/classifier/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +50,9 @@ pub struct Model {
     /// the artefact documents itself.
     pub features: FeatureSpec,
     pub training: TrainingInfo,
-    /// Per-question decision thresholds, chosen by cross-validation.
+    /// Per-question decision thresholds, chosen by cross-validation on the
+    /// averaged scores of the two models (the term model's alone when the
+    /// artefact has no sentence model).
     pub thresholds: Thresholds,
     /// Intercepts of the four heads: questions 1, 2, 3, and "not a
     /// contribution".
@@ -50,6 +61,9 @@ pub struct Model {
     /// 2, 3, not a contribution). The keys are the vocabulary: every term
     /// seen in at least `min_df` training texts.
     pub vocabulary: BTreeMap<String, [f64; HEADS]>,
+    /// The sentence model averaged with the term model; absent in a model
+    /// trained without one (`recueil train classifier --terms-only`).
+    pub sentence: Option<SentenceHead>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,9 +95,14 @@ pub struct TrainingInfo {
     /// is reproducible).
     pub date: String,
     pub hyper_parameters: HyperParameters,
-    /// The L2 strength that cross-validation picked from the grid.
+    /// The L2 strength that cross-validation picked from the grid for the
+    /// term model.
     pub chosen_l2: f64,
-    /// Out-of-fold figures at the chosen thresholds.
+    /// Out of fold, the term model alone: macro-F1 at its own best
+    /// thresholds.
+    pub cv_macro_f1_terms: f64,
+    /// Out-of-fold figures of the model as used (both models averaged) at
+    /// the chosen thresholds.
     pub cv_f1: [f64; 3],
     pub cv_macro_f1: f64,
     pub cv_not_contribution_f1: f64,
@@ -100,8 +119,21 @@ pub struct TrainingInfo {
 pub struct HyperParameters {
     /// A term enters the vocabulary when at least this many texts have it.
     pub min_df: usize,
-    /// Candidate L2 strengths; cross-validation picks one.
+    /// Candidate L2 strengths of the term model; cross-validation picks
+    /// one.
     pub l2_grid: Vec<f64>,
+    /// Candidate L2 strengths of the sentence model (in its whitened
+    /// space); cross-validation picks the one whose average with the term
+    /// model scores best.
+    pub sentence_l2_grid: Vec<f64>,
+    /// Added to the covariance's diagonal, as a share of its mean
+    /// variance, before the sentence model whitens the embeddings: without
+    /// it the directions the training texts barely vary along would be
+    /// blown up to unit variance and fitted on noise. Cross-validated
+    /// macro-F1 of the averaged model on the committed corpus: 0.894 at
+    /// 0.01, 0.897 at 0.05, 0.904 from 0.5 to 2 (1 is the best, 0.9045),
+    /// 0.898 at 20.
+    pub sentence_shrinkage: f64,
     /// Folds of the cross-validation (texts assigned by position).
     pub folds: usize,
     /// Full-batch accelerated gradient descent: at most this many steps...
@@ -119,6 +151,8 @@ impl Default for HyperParameters {
         HyperParameters {
             min_df: 2,
             l2_grid: vec![0.0001, 0.0003, 0.001, 0.003],
+            sentence_l2_grid: vec![0.03, 0.1, 0.3, 1.0],
+            sentence_shrinkage: 1.0,
             folds: 5,
             max_iter: 2000,
             tolerance: 1e-5,
@@ -163,6 +197,13 @@ pub(crate) fn set_probability(scores: &[f64; 3], set: recueil_core::QuestionSet)
         .product()
 }
 
+/// The term model's and the sentence model's probabilities combined: their
+/// mean, head by head. Training and classifying both combine by this
+/// function.
+pub(crate) fn averaged(terms: &[f64; HEADS], sentence: &[f64; HEADS]) -> [f64; HEADS] {
+    std::array::from_fn(|h| (terms[h] + sentence[h]) / 2.0)
+}
+
 /// Whether the content model may publish `set` at all (given enough
 /// confidence): not an empty set, and not all three questions, which a
 /// text that touches everything without naming a question gets from the
@@ -202,6 +243,9 @@ impl Model {
                 expected: format!("{FORMAT} v{FORMAT_VERSION}"),
             });
         }
+        if let Some(head) = &model.sentence {
+            head.check()?;
+        }
         Ok(model)
     }
 
@@ -218,38 +262,88 @@ impl Model {
     }
 }
 
-/// serde_json's pretty formatter, except that arrays (of numbers, in a
-/// model) stay on one line: `"il faudr": [0.1, -0.2, 1.3, -0.8]`.
+/// serde_json's pretty formatter, except that arrays of numbers stay on
+/// one line (`"il faudr": [0.1, -0.2, 1.3, -0.8]`) and an array of arrays
+/// has one inner array per line (the sentence model's weights, one
+/// embedding dimension per line): small and diffable.
 #[derive(Default)]
 struct InlineArrays {
     pretty: serde_json::ser::PrettyFormatter<'static>,
+    /// Objects open around the current value: the indentation.
+    objects: usize,
+    /// Per open array, whether it holds arrays.
+    arrays: Vec<bool>,
+    /// A separator is owed before the next array element: `, ` before a
+    /// number, `,` and a new line before an inner array.
+    separator: bool,
+}
+
+impl InlineArrays {
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W, level: usize) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        (0..level).try_for_each(|_| w.write_all(b"  "))
+    }
+
+    /// Writes the separator owed before a scalar element.
+    fn scalar<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if std::mem::take(&mut self.separator) {
+            w.write_all(b", ")?;
+        }
+        Ok(())
+    }
 }
 
 impl serde_json::ser::Formatter for InlineArrays {
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if let Some(outer) = self.arrays.last_mut() {
+            *outer = true;
+            if std::mem::take(&mut self.separator) {
+                w.write_all(b",")?;
+            }
+            self.indent(w, self.objects + 1)?;
+        }
+        self.arrays.push(false);
         w.write_all(b"[")
     }
     fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if self.arrays.pop() == Some(true) {
+            self.indent(w, self.objects)?;
+        }
         w.write_all(b"]")
     }
     fn begin_array_value<W: ?Sized + std::io::Write>(
         &mut self,
-        w: &mut W,
+        _: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
+        self.separator = !first;
+        Ok(())
     }
     fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
         Ok(())
     }
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        self.scalar(w)?;
+        self.pretty.write_f64(w, v)
+    }
+    fn write_u64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: u64) -> std::io::Result<()> {
+        self.scalar(w)?;
+        self.pretty.write_u64(w, v)
+    }
+    fn write_i64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: i64) -> std::io::Result<()> {
+        self.scalar(w)?;
+        self.pretty.write_i64(w, v)
+    }
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.scalar(w)?;
+        self.pretty.begin_string(w)
+    }
     fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.objects += 1;
         self.pretty.begin_object(w)
     }
     fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.objects -= 1;
         self.pretty.end_object(w)
     }
     fn begin_object_key<W: ?Sized + std::io::Write>(
@@ -358,6 +452,28 @@ mod tests {
 
     fn set(s: &str) -> QuestionSet {
         QuestionSet::parse_list(s).unwrap()
+    }
+
+    #[test]
+    fn number_arrays_stay_on_one_line_and_arrays_of_arrays_go_one_per_line() {
+        #[derive(Serialize)]
+        struct Sample {
+            grid: Vec<f64>,
+            rows: Vec<[f64; 2]>,
+            empty: Vec<f64>,
+        }
+        let sample = Sample {
+            grid: vec![0.5, 1.0],
+            rows: vec![[1.0, -2.0], [0.25, 3.0]],
+            empty: vec![],
+        };
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, InlineArrays::default());
+        sample.serialize(&mut ser).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\n  \"grid\": [0.5, 1.0],\n  \"rows\": [\n    [1.0, -2.0],\n    [0.25, 3.0]\n  ],\n  \"empty\": []\n}"
+        );
     }
 
     #[test]

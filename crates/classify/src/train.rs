@@ -15,9 +15,10 @@
 use crate::corpus::{parse_tsv, Example};
 use crate::error::ClassifyError;
 use crate::model::{
-    publishable, set_probability, sigmoid, FeatureSpec, HyperParameters, Model, Thresholds,
-    TrainingInfo, FORMAT, FORMAT_VERSION, HEADS, NONE,
+    averaged, publishable, set_probability, sigmoid, FeatureSpec, HyperParameters, Model,
+    Thresholds, TrainingInfo, FORMAT, FORMAT_VERSION, HEADS, NONE,
 };
+use crate::sentence::{fit_dense, SentenceEncoder, SentenceHead, SENTENCE_MODEL};
 use crate::text::{features, Normalizer};
 use recueil_core::{sha256_hex, Question, QuestionSet};
 use std::collections::BTreeMap;
@@ -40,8 +41,14 @@ struct Row {
     value: f64,
 }
 
-/// Trains a model on a TSV corpus (see [`crate::corpus`]).
-pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> {
+/// Trains a model on a TSV corpus (see [`parse_tsv`]): the term model,
+/// and the sentence model on `sentence`'s embeddings when one is given
+/// (each text is embedded once, which takes most of the time).
+pub fn train(
+    tsv: &str,
+    options: &TrainOptions,
+    sentence: Option<&dyn SentenceEncoder>,
+) -> Result<Model, ClassifyError> {
     let examples = parse_tsv(tsv)?;
     let hp = &options.hyper_parameters;
     if examples.len() < hp.folds.max(2) * 2 {
@@ -50,7 +57,10 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
             examples.len()
         )));
     }
-    if hp.folds < 2 || hp.l2_grid.is_empty() {
+    if hp.folds < 2
+        || hp.l2_grid.is_empty()
+        || (sentence.is_some() && hp.sentence_l2_grid.is_empty())
+    {
         return Err(ClassifyError::Training(
             "need at least 2 folds and one L2 strength".into(),
         ));
@@ -116,33 +126,66 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
         "training the question classifier"
     );
 
-    // Cross-validation over the L2 grid.
-    // (l2, macro-F1 over questions, thresholds, F1s, out-of-fold scores)
-    type Candidate = (f64, f64, [f64; HEADS], [f64; HEADS], Vec<[f64; HEADS]>);
-    let mut best: Option<Candidate> = None;
-    for &l2 in &hp.l2_grid {
-        let mut oof = vec![[0.0; HEADS]; rows.len()];
-        for fold in 0..hp.folds {
-            let train_ids: Vec<usize> = (0..rows.len()).filter(|i| i % hp.folds != fold).collect();
-            let fitted = fit(&rows, &targets, &train_ids, vocab.len(), l2, hp);
-            for i in (0..rows.len()).filter(|i| i % hp.folds == fold) {
-                oof[i] = fitted.predict(&rows[i]);
-            }
+    // The term model: cross-validation over its L2 grid.
+    let terms = choose_l2(&hp.l2_grid, &targets, |l2| {
+        out_of_fold(rows.len(), hp.folds, |train_ids, test_ids| {
+            let fitted = fit(&rows, &targets, train_ids, vocab.len(), l2, hp);
+            test_ids.iter().map(|&i| fitted.predict(&rows[i])).collect()
+        })
+    });
+    tracing::info!(
+        l2 = terms.l2,
+        macro_f1 = terms.macro_f1,
+        "term model cross-validated"
+    );
+    let (l2, terms_macro_f1) = (terms.l2, terms.macro_f1);
+
+    // The sentence model, if any: its L2 is the one whose average with the
+    // term model scores best out of fold, since the average is what
+    // decides.
+    let embedded = sentence.map(|encoder| {
+        let _span = tracing::info_span!("embed_corpus", texts = examples.len()).entered();
+        let x: Vec<Vec<f64>> = examples
+            .iter()
+            .map(|e| encoder.embed(&e.text).into_iter().map(f64::from).collect())
+            .collect();
+        (encoder, x)
+    });
+    let mut sentence_alone_f1 = 0.0;
+    let (l2_sentence, chosen) = match &embedded {
+        None => (None, terms),
+        Some((_, x)) => {
+            let mut alone = Vec::new();
+            let averaged = choose_l2(&hp.sentence_l2_grid, &targets, |l2| {
+                let oof = out_of_fold(rows.len(), hp.folds, |train_ids, test_ids| {
+                    let fitted = fit_dense(x, &targets, train_ids, l2, hp);
+                    test_ids.iter().map(|&i| fitted.predict(&x[i])).collect()
+                });
+                alone.push(macro_f1_at_best(&oof, &targets).0);
+                average(&terms.oof, &oof)
+            });
+            let pick = hp
+                .sentence_l2_grid
+                .iter()
+                .position(|&l2| l2 == averaged.l2)
+                .expect("the chosen L2 is from the grid");
+            sentence_alone_f1 = alone[pick];
+            tracing::info!(
+                l2 = averaged.l2,
+                alone = sentence_alone_f1,
+                averaged = averaged.macro_f1,
+                "sentence model cross-validated"
+            );
+            (Some(averaged.l2), averaged)
         }
-        let mut thresholds = [0.5; HEADS];
-        let mut f1s = [0.0; HEADS];
-        for h in 0..HEADS {
-            (thresholds[h], f1s[h]) = best_f1_threshold(&oof, &targets, h);
-        }
-        // The questions are what matters; the last head only filters.
-        let macro_f1 = f1s[..3].iter().sum::<f64>() / 3.0;
-        tracing::debug!(l2, macro_f1, "cross-validated");
-        // Ties go to the stronger regularization: the simpler model.
-        if best.as_ref().is_none_or(|b| macro_f1 >= b.1 - 1e-12) {
-            best = Some((l2, macro_f1, thresholds, f1s, oof));
-        }
-    }
-    let (l2, cv_macro_f1, decide, cv_f1, oof) = best.expect("the grid is not empty");
+    };
+    let CrossValidated {
+        oof,
+        thresholds: decide,
+        f1s: cv_f1,
+        macro_f1: cv_macro_f1,
+        ..
+    } = chosen;
     let sets = SetDecisions::new(&oof, &targets, decide[NONE]);
     let mut thresholds = Thresholds {
         decide: [decide[0], decide[1], decide[2]],
@@ -173,12 +216,27 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
 
     let all: Vec<usize> = (0..rows.len()).collect();
     let fitted = fit(&rows, &targets, &all, vocab.len(), l2, hp);
+    let sentence = embedded.map(|(encoder, x)| {
+        let l2 = l2_sentence.expect("chosen with the embeddings");
+        let fitted = fit_dense(&x, &targets, &all, l2, hp);
+        SentenceHead {
+            model: SENTENCE_MODEL.into(),
+            sha256: encoder.sha256().into(),
+            role: "passage".into(),
+            chosen_l2: l2,
+            cv_macro_f1: round4(sentence_alone_f1),
+            bias: fitted.bias.map(round4),
+            weights: fitted.weights.into_iter().map(|w| w.map(round4)).collect(),
+        }
+    });
 
     let corpus_sha256 = sha256_hex(tsv.as_bytes());
     let hp_json = serde_json::to_string(hp).expect("serializable");
+    // The sentence model's file is part of what the model is.
+    let sentence_sha256 = sentence.as_ref().map_or("", |s| s.sha256.as_str());
     let version = format!(
         "{FORMAT_VERSION}.{}",
-        &sha256_hex(format!("{corpus_sha256}\n{hp_json}").as_bytes())[..12]
+        &sha256_hex(format!("{corpus_sha256}\n{hp_json}\n{sentence_sha256}").as_bytes())[..12]
     );
     let vocabulary = vocab
         .iter()
@@ -197,6 +255,7 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
             date: options.date.clone(),
             hyper_parameters: hp.clone(),
             chosen_l2: l2,
+            cv_macro_f1_terms: round4(terms_macro_f1),
             cv_f1: [0, 1, 2].map(|q| round4(cv_f1[q])),
             cv_macro_f1: round4(cv_macro_f1),
             cv_not_contribution_f1: round4(cv_f1[NONE]),
@@ -212,7 +271,84 @@ pub fn train(tsv: &str, options: &TrainOptions) -> Result<Model, ClassifyError> 
         },
         bias: fitted.bias.map(round4),
         vocabulary,
+        sentence,
     })
+}
+
+/// One model's cross-validation at the L2 strength it keeps.
+struct CrossValidated {
+    l2: f64,
+    /// Out-of-fold probabilities of the four heads, per text.
+    oof: Vec<[f64; HEADS]>,
+    /// Per head, the best out-of-fold F1 and its threshold.
+    thresholds: [f64; HEADS],
+    f1s: [f64; HEADS],
+    /// Mean of the three questions' F1s (the last head only filters).
+    macro_f1: f64,
+}
+
+/// Each text's scores from a model fitted on the other folds (texts are
+/// assigned to folds by position). `fit_predict(train, test)` returns the
+/// scores of the `test` texts, in order.
+fn out_of_fold(
+    texts: usize,
+    folds: usize,
+    mut fit_predict: impl FnMut(&[usize], &[usize]) -> Vec<[f64; HEADS]>,
+) -> Vec<[f64; HEADS]> {
+    let mut oof = vec![[0.0; HEADS]; texts];
+    for fold in 0..folds {
+        let (test, train): (Vec<usize>, Vec<usize>) = (0..texts).partition(|i| i % folds == fold);
+        for (i, scores) in test.iter().zip(fit_predict(&train, &test)) {
+            oof[*i] = scores;
+        }
+    }
+    oof
+}
+
+/// Per head the best-F1 threshold on out-of-fold scores, and the mean F1
+/// of the questions.
+fn macro_f1_at_best(
+    oof: &[[f64; HEADS]],
+    targets: &[[f64; HEADS]],
+) -> (f64, [f64; HEADS], [f64; HEADS]) {
+    let mut thresholds = [0.5; HEADS];
+    let mut f1s = [0.0; HEADS];
+    for h in 0..HEADS {
+        (thresholds[h], f1s[h]) = best_f1_threshold(oof, targets, h);
+    }
+    (f1s[..3].iter().sum::<f64>() / 3.0, thresholds, f1s)
+}
+
+/// The L2 strength of `grid` whose out-of-fold scores (`scores(l2)`) have
+/// the best macro-F1; ties go to the stronger regularisation, the simpler
+/// model (the grid ascends).
+fn choose_l2(
+    grid: &[f64],
+    targets: &[[f64; HEADS]],
+    mut scores: impl FnMut(f64) -> Vec<[f64; HEADS]>,
+) -> CrossValidated {
+    let mut best: Option<CrossValidated> = None;
+    for &l2 in grid {
+        let oof = scores(l2);
+        let (macro_f1, thresholds, f1s) = macro_f1_at_best(&oof, targets);
+        tracing::debug!(l2, macro_f1, "cross-validated");
+        if best.as_ref().is_none_or(|b| macro_f1 >= b.macro_f1 - 1e-12) {
+            best = Some(CrossValidated {
+                l2,
+                oof,
+                thresholds,
+                f1s,
+                macro_f1,
+            });
+        }
+    }
+    best.expect("the grid is not empty")
+}
+
+/// Two models' out-of-fold probabilities, averaged text by text as the
+/// classifier averages them.
+fn average(a: &[[f64; HEADS]], b: &[[f64; HEADS]]) -> Vec<[f64; HEADS]> {
+    a.iter().zip(b).map(|(a, b)| averaged(a, b)).collect()
 }
 
 /// Four decimals are far below what moves a decision, and keep the

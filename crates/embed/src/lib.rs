@@ -101,6 +101,7 @@ impl Role {
 pub struct SentenceModel {
     tokenizer: Tokenizer,
     encoder: Encoder,
+    sha256: String,
 }
 
 impl std::fmt::Debug for SentenceModel {
@@ -142,13 +143,22 @@ impl SentenceModel {
         };
         let parsed = format::parse(&file).map_err(format)?;
         let h = parsed.header;
+        let sha256 = recueil_core::sha256_hex(&file);
         let encoder =
             Encoder::new(file, &parsed.tensors, h.vocab, h.type_vocab, h.eps).map_err(format)?;
         tracing::debug!(vocab = h.vocab, "e5 model loaded");
         Ok(SentenceModel {
             tokenizer: parsed.tokenizer,
             encoder,
+            sha256,
         })
+    }
+
+    /// The SHA-256 of the model file, in hex: what a classifier trained on
+    /// this model's embeddings pins, so that it is never fed another
+    /// model's.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// The L2-normalised embedding of `text` ([`DIMENSION`] floats).
