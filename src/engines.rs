@@ -18,38 +18,60 @@ pub struct MissingEngine {
     pub hint: &'static str,
 }
 
-/// The process for `channel`, configured from the sections it uses
-/// (`[policy]`, `[speech]` and `[models]` for voicemail, `[ballot]` for
-/// ballots, `[classifier]` for both), or why there is none.
-/// `speech_threads` is the `--threads` flag.
-pub fn process_for(
-    channel: Channel,
-    settings: &Settings,
-    speech_threads: Option<usize>,
-) -> Result<Arc<dyn Process>, EngineError> {
-    let config = &settings.config;
-    let policy = config.policy()?;
-    match channel {
-        Channel::Voicemail => Ok(Arc::new(recueil_voicemail::VoicemailWorker::new(
-            transcriber(settings, speech_threads)?,
-            classifier(settings)?,
-            policy,
-        ))),
-        Channel::Ballot => {
-            let options = config.ballot()?;
-            let classifier = classifier(settings)?;
-            if !recueil_scan::engine_available() {
-                return Err(EngineError::Unavailable(
-                    "tesseract cannot start: install tesseract-ocr-fra (scripts/install-deps.sh)"
-                        .into(),
-                ));
-            }
-            Ok(Arc::new(recueil_ballot::BallotWorker::new(
-                Arc::new(recueil_scan::BallotScanner::new(options)),
-                classifier,
+/// The engines of one process, built once and shared by its channels: the
+/// question classifier holds the e5 sentence model (about 90 MB), which
+/// `run` and `serve`, serving both channels, would otherwise load twice.
+#[derive(Default)]
+pub struct Engines {
+    classifier: std::sync::OnceLock<Arc<dyn recueil_core::engine::Classifier>>,
+}
+
+impl Engines {
+    /// The process for `channel`, configured from the sections it uses
+    /// (`[policy]`, `[speech]` and `[models]` for voicemail, `[ballot]` for
+    /// ballots, `[classifier]` and `[models]` for both), or why there is
+    /// none. `speech_threads` is the `--threads` flag.
+    pub fn process_for(
+        &self,
+        channel: Channel,
+        settings: &Settings,
+        speech_threads: Option<usize>,
+    ) -> Result<Arc<dyn Process>, EngineError> {
+        let config = &settings.config;
+        let policy = config.policy()?;
+        match channel {
+            Channel::Voicemail => Ok(Arc::new(recueil_voicemail::VoicemailWorker::new(
+                transcriber(settings, speech_threads)?,
+                self.classifier(settings)?,
                 policy,
-            )))
+            ))),
+            Channel::Ballot => {
+                let options = config.ballot()?;
+                let classifier = self.classifier(settings)?;
+                if !recueil_scan::engine_available() {
+                    return Err(EngineError::Unavailable(
+                        "tesseract cannot start: install tesseract-ocr-fra (scripts/install-deps.sh)"
+                            .into(),
+                    ));
+                }
+                Ok(Arc::new(recueil_ballot::BallotWorker::new(
+                    Arc::new(recueil_scan::BallotScanner::new(options)),
+                    classifier,
+                    policy,
+                )))
+            }
         }
+    }
+
+    fn classifier(
+        &self,
+        settings: &Settings,
+    ) -> Result<Arc<dyn recueil_core::engine::Classifier>, EngineError> {
+        if let Some(built) = self.classifier.get() {
+            return Ok(built.clone());
+        }
+        let built = classifier(settings)?;
+        Ok(self.classifier.get_or_init(|| built).clone())
     }
 }
 

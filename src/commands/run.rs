@@ -27,8 +27,9 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<ExitCode>
     );
     let mut processes: Vec<Arc<dyn Process>> = Vec::new();
     let mut missing = Vec::new();
+    let engines = crate::engines::Engines::default();
     for channel in Channel::ALL {
-        match crate::engines::process_for(channel, settings, None) {
+        match engines.process_for(channel, settings, None) {
             Ok(p) => processes.push(p),
             Err(crate::engines::EngineError::Missing(m)) => missing.push(m),
             Err(e) => return Err(e.into()),

@@ -92,9 +92,10 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<ExitCod
     // Engines first: a channel that cannot be served is said before the
     // console starts, not found out when the first upload waits forever.
     let mut processes = Vec::new();
+    let engines = crate::engines::Engines::default();
     for channel in &args.workers {
         let channel = Channel::from(*channel);
-        match crate::engines::process_for(channel, settings, None) {
+        match engines.process_for(channel, settings, None) {
             Ok(p) => processes.push(p),
             Err(crate::engines::EngineError::Config(e)) => return Err(e),
             Err(missing) => {

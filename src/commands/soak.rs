@@ -71,6 +71,7 @@ pub fn run(args: &SoakArgs, settings: &Settings) -> Result<()> {
     );
     println!("soak: resident memory at start {start_mb:.0} MB");
     let mut soaked = Vec::new();
+    let engines = crate::engines::Engines::default();
     for (channel, dir, extensions) in [
         (Channel::Voicemail, &args.voicemails, &["wav"][..]),
         (
@@ -80,7 +81,8 @@ pub fn run(args: &SoakArgs, settings: &Settings) -> Result<()> {
         ),
     ] {
         let inputs = inputs(dir, extensions)?;
-        let process = crate::engines::process_for(channel, settings, None)
+        let process = engines
+            .process_for(channel, settings, None)
             .with_context(|| format!("the {channel} engines"))?;
         soaked.push(soak(process.as_ref(), &inputs, args)?);
     }

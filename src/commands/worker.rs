@@ -59,14 +59,15 @@ pub async fn run(args: WorkerArgs, config: &Config) -> anyhow::Result<ExitCode> 
     let channel = Channel::from(args.channel);
     let worker_settings = config.worker(args.concurrency)?;
     let metrics_addr = config.metrics_addr(args.metrics_addr)?;
-    let process = match crate::engines::process_for(channel, settings, args.threads) {
-        Ok(p) => p,
-        Err(crate::engines::EngineError::Config(e)) => return Err(e),
-        Err(missing) => {
-            eprintln!("error: {missing}");
-            return Ok(ExitCode::from(3));
-        }
-    };
+    let process =
+        match crate::engines::Engines::default().process_for(channel, settings, args.threads) {
+            Ok(p) => p,
+            Err(crate::engines::EngineError::Config(e)) => return Err(e),
+            Err(missing) => {
+                eprintln!("error: {missing}");
+                return Ok(ExitCode::from(3));
+            }
+        };
     if let Some(addr) = metrics_addr {
         use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
         PrometheusBuilder::new()
