@@ -82,9 +82,9 @@ pub struct Outcome {
 pub struct QuestionClassifier {
     model: Model,
     scorer: Scorer,
-    /// The sentence model's head and the encoder it reads, when the
-    /// artefact has one.
-    sentence: Option<(SentenceHead, Arc<dyn SentenceEncoder>)>,
+    /// The encoder the artefact's sentence model reads, when it has one
+    /// (checked against [`Model::sentence`] by [`QuestionClassifier::new`]).
+    encoder: Option<Arc<dyn SentenceEncoder>>,
 }
 
 impl QuestionClassifier {
@@ -112,7 +112,7 @@ impl QuestionClassifier {
         model: Model,
         sentence: Option<Arc<dyn SentenceEncoder>>,
     ) -> Result<QuestionClassifier, ClassifyError> {
-        let sentence = match (&model.sentence, sentence) {
+        let encoder = match (&model.sentence, sentence) {
             (None, _) => None,
             (Some(head), None) => {
                 return Err(ClassifyError::SentenceModel(format!(
@@ -130,14 +130,19 @@ impl QuestionClassifier {
                     encoder.sha256()
                 )))
             }
-            (Some(head), Some(encoder)) => Some((head.clone(), encoder)),
+            (Some(_), Some(encoder)) => Some(encoder),
         };
         let scorer = Scorer::new(&model);
         Ok(QuestionClassifier {
             model,
             scorer,
-            sentence,
+            encoder,
         })
+    }
+
+    /// The sentence model's head and its encoder, when the model has one.
+    fn sentence_head(&self) -> Option<(&SentenceHead, &dyn SentenceEncoder)> {
+        self.model.sentence.as_ref().zip(self.encoder.as_deref())
     }
 
     pub fn model(&self) -> &Model {
@@ -148,8 +153,7 @@ impl QuestionClassifier {
     pub fn classify_with_scores(&self, text: &str, ticked: QuestionSet) -> Outcome {
         let scored = self.scorer.score(text);
         let sentence = self
-            .sentence
-            .as_ref()
+            .sentence_head()
             .map(|(head, encoder)| head.probabilities(&encoder.embed(text)));
         let p = match &sentence {
             Some(s) => averaged(&scored.probabilities, s),
